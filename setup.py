@@ -5,6 +5,8 @@ that nothing with a generic name such as `core` lands in site-packages. `mozdef`
 a namespace package: it has no code of its own.
 """
 
+from pathlib import Path
+
 from setuptools import setup
 
 CODE_FOLDERS = ("core", "plugins", "alerts", "bots")
@@ -12,16 +14,15 @@ CODE_FOLDERS = ("core", "plugins", "alerts", "bots")
 
 def read_version() -> str:
     namespace: dict[str, str] = {}
-    with open("core/version.py", encoding="utf-8") as handle:
-        exec(handle.read(), namespace)
+    exec(Path("core/version.py").read_text(encoding="utf-8"), namespace)
     return namespace["__version__"]
 
 
 setup(
     name="mozdef",
     version=read_version(),
-    description="A plugin-driven security event router: normalise, enrich, store and alert on JSON logs.",
-    long_description=open("README.md", encoding="utf-8").read(),
+    description="A plugin-driven security event router: normalise, enrich, store, alert.",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="MPL-2.0",
     python_requires=">=3.11",

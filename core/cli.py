@@ -1,0 +1,244 @@
+"""The `mozdef` command."""
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+import orjson
+
+from mozdef.core.app import MozDef
+from mozdef.core.config import Config, ConfigError, load_config
+from mozdef.core.event import EventMeta
+from mozdef.core.jsoninput import Record, read_records
+from mozdef.core.logs import configure_logging
+from mozdef.core.normalize import MalformedEvent
+from mozdef.core.pluginmanager import PluginError, Plugins
+from mozdef.core.reference import render_reference
+from mozdef.core.version import __version__
+
+EXIT_CONFIG = 2
+EXIT_REJECTED = 1
+
+config_option = click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MOZDEF_CONFIG",
+    help="Configuration file. Default: $MOZDEF_CONFIG, else ./mozdef.toml if present, "
+    "else built-in defaults.",
+)
+
+
+class Context:
+    """What the subcommands share: where the configuration comes from."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+
+    def load(self, path: Path | None = None) -> Config:
+        config = load_config(path or self.config_path)
+        configure_logging(config.settings.mozdef.log_level)
+        return config
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@config_option
+@click.version_option(__version__, prog_name="mozdef")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """MozDef: normalise, enrich, store and alert on security events sent as JSON.
+
+    Configuration is read from mozdef.toml (see `mozdef config reference` for every
+    key); any key can be overridden by an environment variable such as
+    MOZDEF_MOZDEF_LOG_LEVEL. Plugins come from installed packages (`mozdef plugins list`).
+    """
+    ctx.obj = Context(config_path)
+
+
+@contextmanager
+def operator_errors() -> Iterator[None]:
+    """Show configuration and plugin problems as messages, not tracebacks."""
+    try:
+        yield
+    except (ConfigError, PluginError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+
+
+@main.command()
+@click.pass_obj
+def run(context: Context) -> None:
+    """Run MozDef on the configured defaults.
+
+    Until the network inputs arrive, this reads NDJSON events on standard input and
+    writes them, normalised and through the plugin chain, to standard output.
+    """
+    with operator_errors(), MozDef(context.load()) as mozdef:
+        rejected = pipe(mozdef, sys.stdin.buffer, sys.stdout.buffer, progress=False)
+    sys.exit(EXIT_REJECTED if rejected else 0)
+
+
+@main.command()
+@click.argument("source", type=click.File("rb"), default="-")
+@click.pass_obj
+def normalize(context: Context, source: BinaryIO) -> None:
+    """Normalise events from SOURCE (a file, or - for standard input).
+
+    SOURCE holds NDJSON (one event per line) or one JSON array of events. Each event is
+    normalised to the MozDef schema and run through the configured plugin chain; the
+    results are written to standard output as NDJSON. Events that cannot be read are
+    reported on standard error with their line number, and the exit status is 1.
+    A progress bar is shown when reading a file with standard error on a terminal.
+    """
+    show_progress = source is not sys.stdin.buffer and sys.stderr.isatty()
+    with operator_errors(), MozDef(context.load()) as mozdef:
+        rejected = pipe(mozdef, source, sys.stdout.buffer, progress=show_progress)
+    sys.exit(EXIT_REJECTED if rejected else 0)
+
+
+def pipe(mozdef: MozDef, source: BinaryIO, out: BinaryIO | None, progress: bool) -> int:
+    """Events from `source` through the pipeline to `out` (None: discard them).
+    Rejected input is reported on stderr; returns how many were rejected."""
+    name = source.name
+    rejected = 0
+    for record in with_progress(read_records(source), source, progress):
+        error, event = record.error, None
+        if error is None:
+            try:
+                event = mozdef.process(record.value, EventMeta(source=name))
+            except MalformedEvent as exc:
+                error = str(exc)
+        if error is not None:
+            rejected += 1
+            click.echo(f"{name}: {record.where}: {error}", err=True)
+        elif event is not None and out is not None:
+            out.write(orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
+    if out is not None:
+        out.flush()
+    if rejected:
+        click.echo(f"{name}: {rejected} event(s) rejected", err=True)
+    return rejected
+
+
+def with_progress(records: Iterator[Record], source: BinaryIO, show: bool) -> Iterator[Record]:
+    """Records unchanged, with a progress bar on stderr measured in bytes read."""
+    if not show:
+        yield from records
+        return
+    size = Path(source.name).stat().st_size
+    with click.progressbar(length=size, label="normalising", file=sys.stderr) as bar:
+        done = 0
+        for record in records:
+            yield record
+            position = source.tell()
+            bar.update(position - done)
+            done = position
+
+
+@main.group()
+def config() -> None:
+    """Check the configuration, or print the reference of every key."""
+
+
+@config.command("check")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def config_check(context: Context, path: Path | None) -> None:
+    """Validate PATH (default: the configuration in use), plugin tables included.
+
+    Reports every problem with the file and the dotted key; exits 2 if there are any.
+    """
+    with operator_errors():
+        loaded = context.load(path)
+        plugins = Plugins(loaded)
+    enabled = ", ".join(info.name for info in plugins.enabled) or "none"
+    click.echo(f"{loaded.source}: OK; plugins enabled in order: {enabled}")
+
+
+@config.command("reference")
+@click.pass_obj
+def config_reference(context: Context) -> None:
+    """Print every key of mozdef.toml, with its default and description."""
+    with operator_errors():
+        plugins = Plugins(context.load())
+    models = {name: type(info.settings) for name, info in plugins.all.items()}
+    click.echo(render_reference(models), nl=False)
+
+
+@main.group()
+def plugins() -> None:
+    """Inspect the installed plugins."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per plugin.")
+@click.pass_obj
+def plugins_list(context: Context, as_json: bool) -> None:
+    """Show every installed plugin in chain order: name, origin, priority, enabled, hooks."""
+    with operator_errors():
+        found = Plugins(context.load())
+    ordered = sorted(found.all.values(), key=lambda info: info.sort_key)
+    rows = [
+        {
+            "name": info.name,
+            "origin": info.origin,
+            "priority": info.settings.priority,
+            "enabled": info.settings.enabled,
+            "hooks": info.hooks,
+        }
+        for info in ordered
+    ]
+    if as_json:
+        for row in rows:
+            click.echo(orjson.dumps(row))
+        return
+    table = [
+        [
+            row["name"],
+            row["origin"],
+            str(row["priority"]),
+            "yes" if row["enabled"] else "no",
+            ", ".join(hook.removeprefix("mozdef_") for hook in row["hooks"]),
+        ]
+        for row in rows
+    ]
+    echo_table(["NAME", "ORIGIN", "PRIORITY", "ENABLED", "HOOKS"], table)
+
+
+@plugins.command("stats")
+@click.argument("source", type=click.File("rb"), default="-")
+@click.pass_obj
+def plugins_stats(context: Context, source: BinaryIO) -> None:
+    """Run the events in SOURCE through the chain and show what each plugin did.
+
+    Columns: events seen, changed, dropped, errors, and time spent (total and per event).
+    The normalised events themselves are discarded.
+    """
+    with operator_errors(), MozDef(context.load()) as mozdef:
+        pipe(mozdef, source, out=None, progress=False)
+    table = []
+    for name, stats in mozdef.chain.stats().items():
+        per_event = stats.nanoseconds / stats.seen / 1000 if stats.seen else 0.0
+        table.append(
+            [
+                name,
+                str(stats.seen),
+                str(stats.changed),
+                str(stats.dropped),
+                str(stats.errors),
+                f"{stats.nanoseconds / 1e6:.1f}",
+                f"{per_event:.2f}",
+            ]
+        )
+    echo_table(["PLUGIN", "SEEN", "CHANGED", "DROPPED", "ERRORS", "MS", "µS/EVENT"], table)
+
+
+def echo_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        click.echo("  ".join(cells).rstrip())

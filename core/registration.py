@@ -1,0 +1,94 @@
+"""Which events a plugin wants, compiled once at start-up into a cheap test.
+
+A plugin registers with one of:
+
+- ``"*"`` (or ``None``): every event;
+- a dotted field path, ``"details.sourceipaddress"``: events where that field is present
+  and not null;
+- a mapping of dotted paths to a value or a list of values,
+  ``{"processname": ["sshd", "su"]}``: events where the field equals one of them;
+- a list of any of the above: events that match at least one.
+
+Each term becomes a closure that does a handful of dict lookups on the event as it is
+when the plugin's turn comes; nothing is flattened.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Matcher = Callable[[dict], bool]
+MISSING = object()
+
+
+class RegistrationError(ValueError):
+    """A plugin's registration is not one of the accepted forms."""
+
+
+def everything(event: dict) -> bool:
+    return True
+
+
+def compile_registration(spec: Any) -> Matcher:
+    """Turn a plugin's registration into a predicate over events."""
+    if spec is None or spec == "*":
+        return everything
+    terms = spec if isinstance(spec, list | tuple) else [spec]
+    matchers = [matcher for term in terms for matcher in compile_term(term)]
+    if not matchers:
+        raise RegistrationError("an empty registration matches nothing; use '*' for every event")
+    if len(matchers) == 1:
+        return matchers[0]
+    return lambda event: any(matcher(event) for matcher in matchers)
+
+
+def compile_term(term: Any) -> list[Matcher]:
+    if term == "*":
+        return [everything]
+    if isinstance(term, str):
+        return [field_present(term)]
+    if isinstance(term, Mapping):
+        return [field_in(path, values) for path, values in term.items()]
+    raise RegistrationError(
+        f"cannot register for {term!r}: expected '*', a dotted field path or a mapping of "
+        "field paths to values"
+    )
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    parts = tuple(path.lower().split("."))
+    if not all(parts):
+        raise RegistrationError(f"{path!r} is not a dotted field path")
+    return parts
+
+
+def field_present(path: str) -> Matcher:
+    parts = split_path(path)
+    if len(parts) == 1:
+        (key,) = parts
+        return lambda event: event.get(key) is not None
+    return lambda event: lookup(event, parts) not in (None, MISSING)
+
+
+def field_in(path: str, values: Any) -> Matcher:
+    parts = split_path(path)
+    wanted = frozenset(values) if isinstance(values, list | tuple | set | frozenset) else {values}
+    if len(parts) == 1:
+        (key,) = parts
+        return lambda event: hashable(event.get(key)) in wanted
+    return lambda event: hashable(lookup(event, parts)) in wanted
+
+
+def hashable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) else MISSING
+
+
+def lookup(event: dict, parts: tuple[str, ...]) -> Any:
+    """The value at a dotted path, or MISSING."""
+    value: Any = event
+    for part in parts:
+        if not isinstance(value, dict):
+            return MISSING
+        value = value.get(part, MISSING)
+        if value is MISSING:
+            return MISSING
+    return value
