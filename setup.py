@@ -34,12 +34,16 @@ setup(
         "orjson>=3.9",
         "pydantic>=2.6",
         "click>=8.1",
+        "netaddr>=1.0",
+        "maxminddb>=2.5",
     ],
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6"],
     },
     entry_points={
         "console_scripts": ["mozdef = mozdef.core.cli:main"],
-        "mozdef": [],
+        # Built-in plugins register exactly as third-party ones do. Keep sorted.
+        "mozdef": [
+        ],
     },
 )
