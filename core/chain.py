@@ -50,6 +50,10 @@ def bind(function: Callable, argnames: tuple[str, ...], item: str, settings: Any
         return function
     if argnames == (item, "meta", "settings"):
         return functools.partial(function, settings=settings)
+    if argnames == (item,):
+        return lambda value, meta: function(value)
+    if argnames == (item, "settings"):
+        return lambda value, meta: function(value, settings)
     fixed = {"settings": settings} if "settings" in argnames else {}
     bound = functools.partial(function, **fixed)
     if "meta" in argnames:

@@ -56,9 +56,10 @@ def mozdef_event_registration(settings: PluginSettings) -> Any:
 
     Per-plugin; called once at start-up, after ``mozdef_startup``. Return ``"*"`` for
     every event, a dotted field path (the field must be present), a mapping of dotted
-    paths to accepted values, or a list of these (any may match); see
-    `mozdef.core.registration`. Not implementing this hook means every event. The
-    registration is compiled once; an invalid one stops start-up.
+    paths to accepted values, or a list of these (any may match); or ``False`` for no
+    events, which takes the plugin out of the chain (e.g. it has nothing to do as
+    configured). See `mozdef.core.registration`. Not implementing this hook means every
+    event. The registration is compiled once; an invalid one stops start-up.
     """
 
 

@@ -21,7 +21,7 @@ from mozdef.core import hookspecs
 from mozdef.core.chain import Chain, Link, bind
 from mozdef.core.config import Config, ConfigError
 from mozdef.core.logs import RateLimitedLog
-from mozdef.core.registration import Matcher, RegistrationError, compile_registration
+from mozdef.core.registration import Matcher, RegistrationError, compile_registration, nothing
 from mozdef.core.schema import PluginSettings
 
 ENTRY_POINT_GROUP = "mozdef"
@@ -184,12 +184,11 @@ class Plugins:
 
     def event_chain(self) -> Chain:
         """The enabled event plugins in order, each with its registration compiled."""
-        return Chain(
-            [
-                Link(info.name, self.bound(info, impl, "event"), self.registration(info))
-                for info, impl in self.implementations("mozdef_process_event")
-            ]
-        )
+        links = [
+            Link(info.name, self.bound(info, impl, "event"), self.registration(info))
+            for info, impl in self.implementations("mozdef_process_event")
+        ]
+        return Chain([link for link in links if link.wants is not nothing])
 
     def alert_chain(self) -> Chain:
         """The enabled alert-enrichment plugins in order; every alert goes to each."""

@@ -2,7 +2,9 @@
 
 A plugin registers with one of:
 
-- ``"*"`` (or ``None``): every event;
+- ``"*"``: every event;
+- ``False``: no events at all (e.g. a plugin that has nothing to do as configured),
+  which leaves the plugin out of the chain;
 - a dotted field path, ``"details.sourceipaddress"``: events where that field is present
   and not null;
 - a mapping of dotted paths to a value or a list of values,
@@ -28,9 +30,17 @@ def everything(event: dict) -> bool:
     return True
 
 
+def nothing(event: dict) -> bool:
+    return False
+
+
 def compile_registration(spec: Any) -> Matcher:
     """Turn a plugin's registration into a predicate over events."""
-    if spec is None or spec == "*":
+    if spec is False:
+        return nothing
+    if spec is None:
+        raise RegistrationError("the registration hook returned None; return '*' for every event")
+    if spec == "*":
         return everything
     terms = spec if isinstance(spec, list | tuple) else [spec]
     matchers = [matcher for term in terms for matcher in compile_term(term)]

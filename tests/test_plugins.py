@@ -214,3 +214,10 @@ def test_broadcast_hooks_survive_a_failing_plugin(config_file) -> None:
     found = plugins(config_file(), irc=Notifier("irc", True), matrix=Notifier("matrix", False))
     found.broadcast("mozdef_notify_alert", alert={"summary": "x"})
     assert calls == ["irc", "matrix"]
+
+
+def test_a_plugin_registered_for_nothing_leaves_the_chain(config_file) -> None:
+    found = plugins(config_file(), idle=Tagger("idle", False), busy=Tagger("busy"))
+    chain = found.event_chain()
+    assert [link.name for link in chain.links] == ["busy"]
+    assert chain.run(event(), EventMeta())["mozdef"]["plugins"] == ["busy"]

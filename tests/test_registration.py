@@ -12,7 +12,7 @@ AUDIT = {"processname": "audisp", "category": "execve", "details": {"auid": None
     ("spec", "event", "wanted"),
     [
         ("*", AUDIT, True),
-        (None, SSHD, True),
+        (False, SSHD, False),
         ("processname", SSHD, True),
         ("hostname", SSHD, False),
         ("details.sourceipaddress", SSHD, True),
@@ -34,7 +34,7 @@ def test_registration(spec, event, wanted) -> None:
     assert compile_registration(spec)(event) is wanted
 
 
-@pytest.mark.parametrize("spec", [[], 42, "details..ip", [{"a": 1}, 3.5]])
+@pytest.mark.parametrize("spec", [None, [], 42, "details..ip", [{"a": 1}, 3.5]])
 def test_bad_registrations_are_refused(spec) -> None:
     with pytest.raises(RegistrationError):
         compile_registration(spec)
