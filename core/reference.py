@@ -40,13 +40,22 @@ def render_table(dotted: str, model: type[BaseModel]) -> str:
     lines = [*comment(model.__doc__ or ""), f"[{dotted}]"]
     for key, info in model.model_fields.items():
         path = f"{dotted}.{key}"
-        lines.extend(comment(info.description or ""))
+        lines.extend(comment(description(model, key)))
         lines.append(f"# env: {env_name(path)}")
         if info.default is PydanticUndefined or info.default is None:
             lines.append(f"# {key} =")
         else:
             lines.append(f"{key} = {toml_value(info.default)}")
     return "\n".join(lines) + "\n"
+
+
+def description(model: type[BaseModel], key: str) -> str:
+    """A key's description, inherited when a subclass only changes its default."""
+    for base in model.__mro__:
+        fields = getattr(base, "model_fields", {})
+        if key in fields and fields[key].description:
+            return fields[key].description
+    return ""
 
 
 def comment(text: str) -> Iterator[str]:
