@@ -132,6 +132,13 @@ def section_type(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def item_type(annotation: Any) -> type[BaseModel] | None:
+    """The model of a table, or of the tables in an array of tables (`[[...]]`)."""
+    if get_origin(annotation) in (list, tuple):
+        return item_type(get_args(annotation)[0])
+    return section_type(annotation)
+
+
 def parse_env_value(text: str, annotation: Any) -> Any:
     """Strings are taken as they are; anything else is read as a TOML value."""
     if annotation is str or (
@@ -161,8 +168,10 @@ def describe(model: type[BaseModel], error: Mapping[str, Any], prefix: str, from
 
 def field_names_at(model: type[BaseModel], location: list[str]) -> list[str]:
     for part in location:
+        if part.isdigit():  # an index into an array of tables
+            continue
         info = model.model_fields.get(part)
-        nested = section_type(info.annotation) if info else None
+        nested = item_type(info.annotation) if info else None
         if nested is None:
             return []
         model = nested
