@@ -38,12 +38,30 @@ setup(
         "maxminddb>=2.5",
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6"],
+        # mmdb-writer lets the GeoIP tests write their own MaxMind databases.
+        "test": ["pytest>=8", "ruff>=0.6", "mmdb-writer>=0.2"],
     },
     entry_points={
         "console_scripts": ["mozdef = mozdef.core.cli:main"],
         # Built-in plugins register exactly as third-party ones do. Keep sorted.
         "mozdef": [
+            "auditd = mozdef.plugins.auditd",
+            "cloudtrail = mozdef.plugins.cloudtrail:CloudTrail",
+            "drop_rules = mozdef.plugins.drop_rules:DropRules",
+            "filterlog = mozdef.plugins.filterlog:plugin",
+            "geoip = mozdef.plugins.geoip:GeoIP",
+            "ipfixup = mozdef.plugins.ipfixup:IPFixup",
+            "kernel_promisc = mozdef.plugins.kernel_promisc:plugin",
+            "keyfixup = mozdef.plugins.keyfixup:KeyFixup",
+            "network_tags = mozdef.plugins.network_tags:NetworkTags",
+            "rule_tags = mozdef.plugins.rule_tags:RuleTags",
+            "squid = mozdef.plugins.squid:plugin",
+            "sshd = mozdef.plugins.sshd:plugin",
+            "su = mozdef.plugins.su:plugin",
+            "suppress_duplicates = mozdef.plugins.suppress_duplicates:SuppressDuplicates",
+            "suricata = mozdef.plugins.suricata",
+            "windows_logon = mozdef.plugins.windows_logon",
+            "zeek = mozdef.plugins.zeek",
         ],
     },
 )

@@ -14,9 +14,8 @@ def describe() -> str:
                     break
     except OSError:
         pass
-    cores = len(os.sched_getaffinity(0))
     return (
-        f"{model}, {cores} core(s) available, {platform.python_implementation()} "
+        f"{model}, {os.cpu_count()} core(s), {platform.python_implementation()} "
         f"{platform.python_version()}, {platform.system()} {platform.release()}"
     )
 

@@ -1,0 +1,143 @@
+"""The `mozdef` command, run as an operator runs it: a real process, real files."""
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MOZDEF = str(Path(sys.executable).parent / "mozdef")
+LOGIN_FAILED = {
+    "timestamp": "2014-02-14T11:48:19.035762739-05:00",
+    "hostname": "somemachine.in.your.company.com",
+    "processname": "/path/to/your/program.exe",
+    "processid": 3380,
+    "severity": "INFO",
+    "summary": "joe login failed",
+    "category": "authentication",
+    "source": "ldap",
+    "tags": ["ldap", "adminAccess", "failure"],
+    "details": {"user": "joe", "result": "10 authentication failures in a row"},
+}
+
+
+def mozdef(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MOZDEF_")}
+    return subprocess.run(
+        [MOZDEF, *args], input=stdin, capture_output=True, text=True, cwd=cwd, env=environ
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = mozdef("--help")
+    assert result.returncode == 0
+    for command in ("run", "normalize", "config", "plugins"):
+        assert command in result.stdout
+
+
+def test_normalize_reads_ndjson_and_reports_bad_lines_by_number(tmp_path: Path) -> None:
+    source = tmp_path / "events.ndjson"
+    source.write_text(json.dumps(LOGIN_FAILED) + "\n\n{not json\n" + '"a string"\n')
+    result = mozdef("normalize", str(source), cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stdout.splitlines()
+    event = json.loads(line)
+    assert event["utctimestamp"] == "2014-02-14T16:48:19.035762+00:00"
+    assert event["summary"] == "joe login failed"
+    assert "line 3: not valid JSON" in result.stderr
+    assert "line 4:" in result.stderr
+    assert "2 event(s) rejected" in result.stderr
+
+
+def test_normalize_reads_a_json_array_from_stdin(tmp_path: Path) -> None:
+    result = mozdef("normalize", "-", stdin=json.dumps([LOGIN_FAILED, LOGIN_FAILED]), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["details"]["user"] for e in events] == ["joe", "joe"]
+    assert all("plugins" in e["mozdef"] for e in events)
+
+
+def test_run_normalises_stdin_until_the_service_exists(tmp_path: Path) -> None:
+    result = mozdef("run", stdin=json.dumps({"message": "hello", "host": "web1"}), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    event = json.loads(result.stdout)
+    assert (event["summary"], event["hostname"]) == ("hello", "web1")
+
+
+def test_a_progress_bar_is_shown_on_a_terminal(tmp_path: Path) -> None:
+    source = tmp_path / "events.ndjson"
+    source.write_text((json.dumps(LOGIN_FAILED) + "\n") * 200)
+    controller, terminal = pty.openpty()
+    with open(os.devnull, "w") as devnull:
+        process = subprocess.run(
+            [MOZDEF, "normalize", str(source)], stdout=devnull, stderr=terminal, cwd=tmp_path
+        )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    assert process.returncode == 0
+    assert b"normalising" in shown
+    assert b"100%" in shown
+
+
+def test_config_check_accepts_a_good_file(tmp_path: Path) -> None:
+    path = tmp_path / "mozdef.toml"
+    path.write_text('[mozdef]\nlog_level = "WARNING"\n')
+    result = mozdef("config", "check", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f"{path}: OK" in result.stdout
+
+
+def test_config_check_names_file_and_key_and_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "mozdef.toml"
+    path.write_text("[normalize]\nmax_dpeth = 3\n[plugins.nonesuch]\n")
+    result = mozdef("config", "check", str(path))
+    assert result.returncode == 2
+    assert f"{path}: normalize.max_dpeth: unknown key; did you mean 'max_depth'?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_root_mozdef_toml_is_valid() -> None:
+    root = Path(__file__).resolve().parent.parent
+    result = mozdef("config", "check", str(root / "mozdef.toml"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_plugins_list_shows_every_column(tmp_path: Path) -> None:
+    result = mozdef("plugins", "list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:5] == ["NAME", "ORIGIN", "PRIORITY", "ENABLED", "HOOKS"]
+    rows = [json.loads(line) for line in mozdef("plugins", "list", "--json").stdout.splitlines()]
+    assert rows, "the built-in plugins are discovered"
+    assert all(row["origin"] == "built-in" for row in rows if row["name"] != "watchlist")
+    assert [r["priority"] for r in rows] == sorted(r["priority"] for r in rows)
+
+
+def test_plugins_stats_counts_what_each_plugin_did(tmp_path: Path) -> None:
+    source = tmp_path / "events.ndjson"
+    sshd = {"program": "sshd", "message": "Accepted publickey for bob from 203.0.113.7 port 5022 ssh2"}
+    source.write_text((json.dumps(sshd) + "\n") * 3 + json.dumps(LOGIN_FAILED) + "\n")
+    result = mozdef("plugins", "stats", str(source), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[:4] == ["PLUGIN", "SEEN", "CHANGED", "DROPPED"]
+    counts = {row.split()[0]: [int(n) for n in row.split()[1:3]] for row in rows}
+    assert counts["sshd"] == [3, 3]  # seen, changed
+
+
+@pytest.mark.parametrize("command", [["normalize", "--help"], ["config", "check", "--help"]])
+def test_subcommand_help(command: list[str]) -> None:
+    result = mozdef(*command)
+    assert result.returncode == 0
+    assert "Usage: mozdef" in result.stdout
