@@ -19,9 +19,8 @@ import orjson
 from pydantic import Field
 
 from mozdef.core import hookimpl
-from mozdef.core.parsing import PARSER_PRIORITY, add_tag, ip_address, shorten
+from mozdef.core.parsing import PARSER_PRIORITY, add_tag, ip_address, set_event_time, shorten
 from mozdef.core.schema import PluginSettings
-from mozdef.plugins._structured import set_event_time
 
 UNSET = "UNKNOWN"  # what normalisation puts in hostname when none came
 SCALARS = (str, int, float, bool, type(None))

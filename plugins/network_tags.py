@@ -16,7 +16,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from mozdef.core import PluginSettings, hookimpl
-from mozdef.core.conditions import AddressMap, address_number, unique_names
+from mozdef.core.addresses import AddressMap, address_number
+from mozdef.core.conditions import unique_names
 from mozdef.core.parsing import add_tag
 from mozdef.core.schema import Section
 

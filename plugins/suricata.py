@@ -13,9 +13,15 @@ import re
 from pydantic import Field, field_validator
 
 from mozdef.core import hookimpl
-from mozdef.core.parsing import PARSER_PRIORITY, add_tag
+from mozdef.core.parsing import (
+    PARSER_PRIORITY,
+    add_tag,
+    connection,
+    move,
+    set_event_time,
+    severity_names,
+)
 from mozdef.core.schema import PluginSettings
-from mozdef.plugins._structured import connection, move, set_event_time, severity_names
 
 # EVE event types that describe one connection, and so have endpoints to spell out.
 EVENT_TYPES = (

@@ -20,15 +20,17 @@ from typing import Literal, NamedTuple
 from pydantic import Field, field_validator
 
 from mozdef.core import hookimpl
-from mozdef.core.parsing import PARSER_PRIORITY, add_tag, shorten
-from mozdef.core.schema import PluginSettings
-from mozdef.plugins._structured import (
+from mozdef.core.parsing import (
+    PARSER_PRIORITY,
+    add_tag,
     connection,
     endpoint,
     move,
     set_event_time,
     severity_names,
+    shorten,
 )
+from mozdef.core.schema import PluginSettings
 
 # Zeek's standard logs: the values of `_path` this plugin trusts without shipper help.
 LOG_TYPES = frozenset(

@@ -6,7 +6,8 @@ import pytest
 from netaddr import IPAddress, IPNetwork, IPSet
 from pydantic import ValidationError
 
-from mozdef.core.conditions import AddressMap, ConditionError, MatchRule, compile_match
+from mozdef.core.addresses import AddressMap
+from mozdef.core.conditions import ConditionError, MatchRule, compile_match
 from mozdef.core.normalize import Normalizer, NormalizeSettings
 
 NORMALIZER = Normalizer(NormalizeSettings(), mozdefhostname="mozdef1.example.com")
