@@ -165,8 +165,7 @@ def config_reference(context: Context) -> None:
     """Print every key of mozdef.toml, with its default and description."""
     with operator_errors():
         plugins = Plugins(context.load())
-    models = {name: type(info.settings) for name, info in plugins.all.items()}
-    click.echo(render_reference(models), nl=False)
+    click.echo(render_reference(plugins.reference()), nl=False)
 
 
 @main.group()
@@ -189,6 +188,7 @@ def plugins_list(context: Context, as_json: bool) -> None:
             "priority": info.settings.priority,
             "enabled": info.settings.enabled,
             "hooks": info.hooks,
+            "description": info.description,
         }
         for info in ordered
     ]

@@ -10,9 +10,12 @@ order, with the plugin's own settings; see `mozdef.core.hookspecs`.
 
 import difflib
 import importlib.metadata
+import inspect
 import logging
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import pluggy
@@ -43,6 +46,7 @@ class PluginInfo:
     origin: str
     plugin: object
     hooks: list[str]
+    description: str = ""
     settings: PluginSettings = field(default_factory=PluginSettings)
     log: RateLimitedLog = field(default_factory=lambda: RateLimitedLog(logger))
 
@@ -53,11 +57,13 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A plugin found but not yet registered: its name, origin and the object itself."""
+    """A plugin found but not yet registered: its name, origin, the object itself, and
+    what it does (the first paragraph of its module's docstring)."""
 
     name: str
     origin: str
     plugin: object
+    description: str = ""
 
 
 def discover(autoload: bool) -> Iterator[Candidate]:
@@ -75,7 +81,14 @@ def discover(autoload: bool) -> Iterator[Candidate]:
                 f"plugin {point.name!r} ({origin}) failed to import {point.value}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        yield Candidate(point.name, origin, plugin() if isinstance(plugin, type) else plugin)
+        instance = plugin() if isinstance(plugin, type) else plugin
+        yield Candidate(point.name, origin, instance, summary(sys.modules[point.module]))
+
+
+def summary(module: ModuleType) -> str:
+    """The first paragraph of a module's docstring, on one line."""
+    text = inspect.getdoc(module) or ""
+    return " ".join(text.split("\n\n", 1)[0].split())
 
 
 def is_built_in(point: importlib.metadata.EntryPoint) -> bool:
@@ -121,7 +134,7 @@ class Plugins:
             raise PluginError(f"plugin {candidate.name!r} ({candidate.origin}): {exc}") from exc
         hooks = sorted(caller.name for caller in self.manager.get_hookcallers(candidate.plugin))
         self.all[candidate.name] = PluginInfo(
-            candidate.name, candidate.origin, candidate.plugin, hooks
+            candidate.name, candidate.origin, candidate.plugin, hooks, candidate.description
         )
 
     def implementers(self, hook: str) -> dict[str, pluggy.HookImpl]:
@@ -221,6 +234,10 @@ class Plugins:
             except Exception:
                 info.log.exception("plugin %s failed in %s", info.name, hook)
         return results
+
+    def reference(self) -> dict[str, tuple[type[PluginSettings], str]]:
+        """Each plugin's settings model and description, for the reference file."""
+        return {name: (type(info.settings), info.description) for name, info in self.all.items()}
 
     def shutdown(self) -> None:
         self.broadcast("mozdef_shutdown")

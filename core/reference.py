@@ -4,6 +4,7 @@ Generated from the declared schema so that it cannot drift from it; `mozdef conf
 reference` prints it and `conf/mozdef.reference.toml` is a copy that a test keeps equal.
 """
 
+import textwrap
 from collections.abc import Iterator
 
 import orjson
@@ -22,22 +23,26 @@ HEADER = """\
 """
 
 
-def render_reference(plugin_models: dict[str, type[PluginSettings]]) -> str:
-    """The whole reference file: MozDef's own sections, then one table per plugin."""
+WIDTH = 88
+
+
+def render_reference(plugins: dict[str, tuple[type[PluginSettings], str]]) -> str:
+    """The whole reference file: MozDef's own sections, then a table for each plugin,
+    given as {name: (settings model, what the plugin does)}."""
     parts = [HEADER]
     for key, info in Settings.model_fields.items():
         model = section_type(info.annotation)
         if model is None:
             raise TypeError(f"top-level key {key!r} must be a table")
-        parts.append(render_table(key, model))
+        parts.append(render_table(key, model, model.__doc__ or ""))
         if key == "plugins":
-            for name, plugin_model in sorted(plugin_models.items()):
-                parts.append(render_table(f"plugins.{name}", plugin_model))
+            for name, (plugin_model, about) in sorted(plugins.items()):
+                parts.append(render_table(f"plugins.{name}", plugin_model, about))
     return "\n".join(parts)
 
 
-def render_table(dotted: str, model: type[BaseModel]) -> str:
-    lines = [*comment(model.__doc__ or ""), f"[{dotted}]"]
+def render_table(dotted: str, model: type[BaseModel], about: str) -> str:
+    lines = [*comment(about), f"[{dotted}]"]
     for key, info in model.model_fields.items():
         path = f"{dotted}.{key}"
         lines.extend(comment(description(model, key)))
@@ -59,8 +64,8 @@ def description(model: type[BaseModel], key: str) -> str:
 
 
 def comment(text: str) -> Iterator[str]:
-    for line in text.strip().splitlines():
-        yield f"# {line.strip()}".rstrip()
+    for line in textwrap.wrap(" ".join(text.split()), WIDTH - 2):
+        yield f"# {line}"
 
 
 def toml_value(value: object) -> str:
