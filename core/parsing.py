@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from pydantic import Field
 
 from mozdef.core.hookspecs import hookimpl
-from mozdef.core.normalize import SYSLOG_SEVERITIES
+from mozdef.core.normalize import NO_TIMESTAMP_NOTE, SYSLOG_SEVERITIES
 from mozdef.core.schema import PluginSettings
 from mozdef.core.timestamps import isoformat, parse_timestamp
 
@@ -198,10 +198,6 @@ def pam_auth_failure(line: str) -> tuple[str, dict[str, str]] | None:
     return match["service"], pairs
 
 
-# How the normaliser's note begins when an event came without a time and it used the
-# receipt time; a parser that finds the time in the record withdraws that note.
-NO_TIMESTAMP_NOTE = "no timestamp"
-
 
 def move(source: dict, target: dict, names: Mapping[str, str]) -> None:
     """Move each key of `names` present in `source` to `target`, under its new name."""
@@ -235,7 +231,7 @@ def set_event_time(event: dict, value: object) -> bool:
     notes = event.get("mozdef")
     errors = notes.get("errors") if isinstance(notes, dict) else None
     if isinstance(errors, list):
-        kept = [note for note in errors if not str(note).startswith(NO_TIMESTAMP_NOTE)]
+        kept = [note for note in errors if note != NO_TIMESTAMP_NOTE]
         if kept:
             notes["errors"] = kept
         else:

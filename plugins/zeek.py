@@ -219,9 +219,10 @@ def unnest(details: dict, fields: Group) -> None:
 
 
 def reclaim_record_fields(event: dict, details: dict, kind: str) -> None:
-    """Normalisation reads a bare record's top-level `source` (files.log, weird.log) and
-    `host` (http.log: the request's Host header) as the event's own `source` and
-    `hostname`; put them back under `details`, where the rest of the record is."""
+    """Normalisation reads a bare record's top-level `source` (files.log, weird.log),
+    `host` (http.log: the request's Host header) and `msg` (notice.log) as the event's
+    own `source`, `hostname` and `summary`; put them back under `details`, where the
+    rest of the record is."""
     source = event.get("source")
     if source not in (None, UNSET) and "source" not in details:
         details["source"] = source
@@ -229,6 +230,8 @@ def reclaim_record_fields(event: dict, details: dict, kind: str) -> None:
     if kind == "http" and hostname not in (None, UNSET) and "host" not in details:
         details["host"] = hostname
         event["hostname"] = UNSET
+    if kind == "notice" and event.get("summary") and "msg" not in details:
+        details["msg"] = event["summary"]
 
 
 def seconds(value: object) -> str:
