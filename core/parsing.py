@@ -198,7 +198,6 @@ def pam_auth_failure(line: str) -> tuple[str, dict[str, str]] | None:
     return match["service"], pairs
 
 
-
 def move(source: dict, target: dict, names: Mapping[str, str]) -> None:
     """Move each key of `names` present in `source` to `target`, under its new name."""
     for old, new in names.items():

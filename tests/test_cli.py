@@ -126,7 +126,10 @@ def test_plugins_list_shows_every_column(tmp_path: Path) -> None:
 
 def test_plugins_stats_counts_what_each_plugin_did(tmp_path: Path) -> None:
     source = tmp_path / "events.ndjson"
-    sshd = {"program": "sshd", "message": "Accepted publickey for bob from 203.0.113.7 port 5022 ssh2"}
+    sshd = {
+        "program": "sshd",
+        "message": "Accepted publickey for bob from 203.0.113.7 port 5022 ssh2",
+    }
     source.write_text((json.dumps(sshd) + "\n") * 3 + json.dumps(LOGIN_FAILED) + "\n")
     result = mozdef("plugins", "stats", str(source), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
