@@ -38,8 +38,9 @@ setup(
         "maxminddb>=2.5",
     ],
     extras_require={
-        # mmdb-writer lets the GeoIP tests write their own MaxMind databases.
-        "test": ["pytest>=8", "ruff>=0.6", "mmdb-writer>=0.2"],
+        # mmdb-writer lets the GeoIP tests write their own MaxMind databases; setuptools
+        # and wheel let the plugin-package test build the example without a download.
+        "test": ["pytest>=8", "ruff>=0.6", "mmdb-writer>=0.2", "setuptools>=68", "wheel"],
     },
     entry_points={
         "console_scripts": ["mozdef = mozdef.core.cli:main"],
