@@ -66,6 +66,8 @@ class Chain:
 
     def __init__(self, links: list[Link]) -> None:
         self.links = links
+        # Unpacked once, so that the loop does no attribute lookups it can avoid.
+        self.steps = [(link.wants, link.call, link.stats, link.name, link) for link in links]
 
     def run(self, item: dict, meta: EventMeta) -> dict | None:
         """The item after every plugin that wants it, or None if one dropped it.
@@ -75,35 +77,39 @@ class Chain:
         """
         ran = []
         clock = time.perf_counter_ns
-        for link in self.links:
-            if not link.wants(item):
+        for wants, call, stats, name, link in self.steps:
+            if not wants(item):
                 continue
-            stats = link.stats
-            stats.seen += 1
-            ran.append(link.name)
+            ran.append(name)
             started = clock()
             try:
-                result = link.call(item, meta)
+                result = call(item, meta)
             except Exception as exc:
-                stats.errors += 1
-                link.log.exception("plugin %s failed", link.name)
-                note_error(item, f"{link.name}: {type(exc).__name__}: {exc}")
-                continue
-            finally:
                 stats.nanoseconds += clock() - started
+                stats.seen += 1
+                stats.errors += 1
+                link.log.exception("plugin %s failed", name)
+                note_error(item, f"{name}: {type(exc).__name__}: {exc}")
+                continue
+            stats.nanoseconds += clock() - started
+            stats.seen += 1
             if result is None:
                 continue
             if result is DROP:
                 stats.dropped += 1
                 return None
-            if not isinstance(result, dict):
+            if type(result) is not dict:
                 stats.errors += 1
                 kind = type(result).__name__
-                note_error(item, f"{link.name}: returned {kind}, expected a dict, None or DROP")
+                note_error(item, f"{name}: returned {kind}, expected a dict, None or DROP")
                 continue
             stats.changed += 1
             item = result
-        item.setdefault("mozdef", {})["plugins"] = ran
+        mozdef = item.get("mozdef")
+        if mozdef is None:
+            item["mozdef"] = {"plugins": ran}
+        else:
+            mozdef["plugins"] = ran
         return item
 
     def stats(self) -> dict[str, PluginStats]:

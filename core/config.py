@@ -52,16 +52,16 @@ class Config:
         return validate(model, table, self.source, f"plugins.{name}", self.environ)
 
 
-def find_config(path: Path | None, environ: Mapping[str, str]) -> Path | None:
+def find_config(path: Path | str | None, environ: Mapping[str, str]) -> Path | None:
     """The file to read: the one named, else $MOZDEF_CONFIG, else ./mozdef.toml if present."""
     if path is not None:
-        return path
+        return Path(path)
     if environ.get(PATH_VARIABLE):
         return Path(environ[PATH_VARIABLE])
     return DEFAULT_PATH if DEFAULT_PATH.exists() else None
 
 
-def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read and validate a configuration file; with no file, every key takes its default."""
     environ = os.environ if environ is None else environ
     path = find_config(path, environ)

@@ -84,6 +84,14 @@ def field_present(path: str) -> Matcher:
     if len(parts) == 1:
         (key,) = parts
         return lambda event: event.get(key) is not None
+    if len(parts) == 2:  # details.x, by far the commonest: no loop
+        outer, inner = parts
+
+        def child_present(event: dict) -> bool:
+            parent = event.get(outer)
+            return type(parent) is dict and parent.get(inner) is not None
+
+        return child_present
     return lambda event: lookup(event, parts) not in (None, MISSING)
 
 

@@ -18,6 +18,7 @@ there makes the store refuse the whole event. Hence:
   before them, with `forwarded_for_first`); the header itself is kept.
 """
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,7 @@ class Alias:
         return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Side:
     """One end of the connection: its canonical fields and its aliases, in order."""
 
@@ -83,6 +84,11 @@ class Side:
     @property
     def invalid(self) -> str:
         return f"{self.address}_invalid"
+
+    @functools.cached_property
+    def alias_keys(self) -> frozenset[str]:
+        """The keys under `details` where an alias may start: most events have none."""
+        return frozenset(alias.path[0] for alias in self.aliases)
 
 
 def aliases(*names: str) -> tuple[Alias, ...]:
@@ -207,6 +213,8 @@ def fix_side(event: dict, details: dict, side: Side) -> bool:
         else:
             write(details, side, found)
             return True
+    if side.alias_keys.isdisjoint(details):
+        return changed
     for alias in side.aliases:
         found = alias.take(details)
         if found is not None:
