@@ -32,6 +32,11 @@ class MozDef:
         Raises `MalformedEvent` for input that cannot be an event."""
         return self.chain.run(self.normalizer.normalize(raw), meta)
 
+    def process_custom(self, raw: object, application: str, meta: EventMeta) -> dict | None:
+        """`process` for the custom endpoint: the event keeps its own shape (no alias
+        normalisation) but still runs through the chain."""
+        return self.chain.run(self.normalizer.accept_custom(raw, application), meta)
+
     def close(self) -> None:
         self.plugins.shutdown()
 

@@ -42,16 +42,22 @@ def render_reference(plugins: dict[str, tuple[type[PluginSettings], str]]) -> st
 
 
 def render_table(dotted: str, model: type[BaseModel], about: str) -> str:
+    """A table's keys, then the tables nested in it, each as `[a.b]`."""
     lines = [*comment(about), f"[{dotted}]"]
+    nested = []
     for key, info in model.model_fields.items():
         path = f"{dotted}.{key}"
+        inner = section_type(info.annotation)
+        if inner is not None:
+            nested.append(render_table(path, inner, inner.__doc__ or ""))
+            continue
         lines.extend(comment(description(model, key)))
         lines.append(f"# env: {env_name(path)}")
         if info.default is PydanticUndefined or info.default is None:
             lines.append(f"# {key} =")
         else:
             lines.append(f"{key} = {toml_value(info.default)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, ""]) + "".join(f"\n{table}" for table in nested)
 
 
 def description(model: type[BaseModel], key: str) -> str:

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from mozdef.core.normalize import NormalizeSettings
 from mozdef.core.schema import Section
+from mozdef.core.store import StoreSection
 
 
 class GeneralSettings(Section):
@@ -41,3 +42,4 @@ class Settings(Section):
     mozdef: GeneralSettings = Field(default_factory=GeneralSettings)
     normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
     plugins: PluginsSection = Field(default_factory=PluginsSection)
+    store: StoreSection = Field(default_factory=StoreSection)

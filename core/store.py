@@ -1,0 +1,78 @@
+"""Where events and alerts are kept: one interface, chosen in mozdef.toml.
+
+The embedded default is SQLite; Elasticsearch and OpenSearch serve at scale. Everything
+above this interface (ingest, alerts, the CLI) is the same whichever is configured.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from pydantic import Field
+
+from mozdef.core.query import Results, Search
+from mozdef.core.schema import Section
+from mozdef.core.stores.cluster import ClusterSettings
+from mozdef.core.stores.sqlite import SqliteSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One event (or alert) to store: the logical index it goes to ("events", "alerts"
+    or one a plugin chose) and its id, stable when redelivery must not duplicate it."""
+
+    index: str
+    doc_id: str
+    event: dict
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one document: stored, or (`stored` False) set aside in the
+    dead-letter index/table because the store refused it, with the store's reason."""
+
+    doc_id: str
+    stored: bool = True
+    error: str | None = None
+
+
+class StoreUnavailable(Exception):
+    """The batch could not be committed, even after retries: acknowledge none of it."""
+
+
+class Store(Protocol):
+    """What every store does."""
+
+    def write(self, documents: Sequence[Document]) -> list[Outcome]:
+        """Commit `documents`; one outcome each, in order. Returns only once every
+        document is durably stored or dead-lettered; raises `StoreUnavailable` if that
+        cannot be done, in which case none of them may be acknowledged."""
+
+    def search(self, search: Search) -> Results:
+        """Run a search (see `mozdef.core.query`)."""
+
+    def close(self) -> None:
+        """Flush and release connections and files."""
+
+
+class StoreSection(Section):
+    """The `[store]` table: which store keeps events and alerts, and its settings."""
+
+    backend: Literal["sqlite", "elasticsearch", "opensearch"] = Field(
+        "sqlite", description="sqlite (embedded, the default), elasticsearch or opensearch."
+    )
+    sqlite: SqliteSettings = Field(default_factory=SqliteSettings)
+    elasticsearch: ClusterSettings = Field(default_factory=ClusterSettings)
+    opensearch: ClusterSettings = Field(default_factory=ClusterSettings)
+
+
+def open_store(settings: StoreSection) -> Store:
+    """The configured store, connected; client libraries load only when chosen."""
+    if settings.backend == "sqlite":
+        from mozdef.core.stores.sqlite import SqliteStore
+
+        return SqliteStore(settings.sqlite)
+    from mozdef.core.stores.cluster import ClusterStore
+
+    cluster = settings.elasticsearch if settings.backend == "elasticsearch" else settings.opensearch
+    return ClusterStore(settings.backend, cluster)

@@ -1,0 +1,1 @@
+"""The store back ends: SQLite (embedded) and Elasticsearch/OpenSearch clusters."""
