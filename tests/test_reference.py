@@ -3,7 +3,7 @@
 import tomllib
 from pathlib import Path
 
-from mozdef.core.config import load_config
+from mozdef.core.config import load_config, section_type
 from mozdef.core.pluginmanager import Plugins
 from mozdef.core.reference import render_reference
 from mozdef.core.settings import Settings
@@ -26,9 +26,16 @@ def test_the_reference_parses_and_validates_with_every_plugin() -> None:
 
 
 def test_the_reference_names_every_key_of_mozdefs_own_sections() -> None:
-    parsed = tomllib.loads(REFERENCE.read_text(encoding="utf-8"))
     text = REFERENCE.read_text(encoding="utf-8")
+    parsed = tomllib.loads(text)
+
+    def check(model: type, table: dict, dotted: str) -> None:
+        for key, info in model.model_fields.items():
+            inner = section_type(info.annotation)
+            if inner is not None:
+                check(inner, table[key], f"{dotted}.{key}")
+            else:
+                assert key in table or f"\n# {key} =" in text, f"{dotted}.{key}"
+
     for section, info in Settings.model_fields.items():
-        assert section in parsed
-        for key in info.annotation.model_fields:
-            assert f"\n{key} =" in text or f"\n# {key} =" in text, f"{section}.{key}"
+        check(info.annotation, parsed[section], section)
