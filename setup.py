@@ -38,9 +38,21 @@ setup(
         "maxminddb>=2.5",
     ],
     extras_require={
+        # The cluster clients load only when that store is chosen. The 8.x Elasticsearch
+        # client speaks to Elasticsearch 8 and 9; OpenSearch needs its own client.
+        "elasticsearch": ["elasticsearch>=8.13,<9"],
+        "opensearch": ["opensearch-py>=2.4"],
         # mmdb-writer lets the GeoIP tests write their own MaxMind databases; setuptools
         # and wheel let the plugin-package test build the example without a download.
-        "test": ["pytest>=8", "ruff>=0.6", "mmdb-writer>=0.2", "setuptools>=68", "wheel"],
+        "test": [
+            "pytest>=8",
+            "ruff>=0.6",
+            "mmdb-writer>=0.2",
+            "setuptools>=68",
+            "wheel",
+            "elasticsearch>=8.13,<9",
+            "opensearch-py>=2.4",
+        ],
     },
     entry_points={
         "console_scripts": ["mozdef = mozdef.core.cli:main"],
