@@ -36,6 +36,7 @@ setup(
         "click>=8.1",
         "netaddr>=1.0",
         "maxminddb>=2.5",
+        "luqum>=1.0",
     ],
     extras_require={
         # The cluster clients load only when that store is chosen. The 8.x Elasticsearch

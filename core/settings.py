@@ -8,7 +8,7 @@ from pydantic import Field
 
 from mozdef.core.normalize import NormalizeSettings
 from mozdef.core.schema import Section
-from mozdef.core.store import StoreSection
+from mozdef.core.stores import StoreSection
 
 
 class GeneralSettings(Section):

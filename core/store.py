@@ -1,19 +1,15 @@
-"""Where events and alerts are kept: one interface, chosen in mozdef.toml.
+"""Where events and alerts are kept: the interface every store implements.
 
-The embedded default is SQLite; Elasticsearch and OpenSearch serve at scale. Everything
-above this interface (ingest, alerts, the CLI) is the same whichever is configured.
+The embedded default is SQLite; Elasticsearch and OpenSearch serve at scale (see
+`mozdef.core.stores`, which picks one). Everything above this interface (ingest, alerts,
+the CLI) is the same whichever is configured.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
-
-from pydantic import Field
+from typing import Protocol
 
 from mozdef.core.query import Results, Search
-from mozdef.core.schema import Section
-from mozdef.core.stores.cluster import ClusterSettings
-from mozdef.core.stores.sqlite import SqliteSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,26 +49,3 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Flush and release connections and files."""
-
-
-class StoreSection(Section):
-    """The `[store]` table: which store keeps events and alerts, and its settings."""
-
-    backend: Literal["sqlite", "elasticsearch", "opensearch"] = Field(
-        "sqlite", description="sqlite (embedded, the default), elasticsearch or opensearch."
-    )
-    sqlite: SqliteSettings = Field(default_factory=SqliteSettings)
-    elasticsearch: ClusterSettings = Field(default_factory=ClusterSettings)
-    opensearch: ClusterSettings = Field(default_factory=ClusterSettings)
-
-
-def open_store(settings: StoreSection) -> Store:
-    """The configured store, connected; client libraries load only when chosen."""
-    if settings.backend == "sqlite":
-        from mozdef.core.stores.sqlite import SqliteStore
-
-        return SqliteStore(settings.sqlite)
-    from mozdef.core.stores.cluster import ClusterStore
-
-    cluster = settings.elasticsearch if settings.backend == "elasticsearch" else settings.opensearch
-    return ClusterStore(settings.backend, cluster)

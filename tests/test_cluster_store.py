@@ -30,7 +30,8 @@ from query_cases import CASES, EVENTS
 
 from mozdef.core.query import Search, Term, TermsAggregation
 from mozdef.core.querydsl import compile_search
-from mozdef.core.store import Document, Outcome, StoreSection, StoreUnavailable, open_store
+from mozdef.core.store import Document, Outcome, StoreUnavailable
+from mozdef.core.stores import StoreSection, open_store
 from mozdef.core.stores.cluster import (
     ClusterSettings,
     ClusterStore,

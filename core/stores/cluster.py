@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from pydantic import Field, field_validator
@@ -50,12 +50,7 @@ from pydantic import Field, field_validator
 from mozdef.core.query import Results, Search
 from mozdef.core.querydsl import compile_search, read_results
 from mozdef.core.schema import Section
-
-if TYPE_CHECKING:
-    from mozdef.core.store import Document, Outcome
-
-# `mozdef.core.store` imports `ClusterSettings` from this module while it loads, so its
-# names are imported inside the methods that use them.
+from mozdef.core.store import Document, Outcome, StoreUnavailable
 
 
 class ClusterSettings(Section):
@@ -453,7 +448,6 @@ class ClusterStore:
     def index(self, requests: Sequence[IndexRequest], now: datetime) -> "list[Outcome]":
         """Bulk-index until every request is stored or dead-lettered (see the module's
         docstring), or raise `StoreUnavailable`."""
-        from mozdef.core.store import StoreUnavailable
 
         outcomes: dict[int, Outcome] = {}
         pending = list(enumerate(requests))
@@ -478,7 +472,6 @@ class ClusterStore:
         """One bulk request. Settles into `outcomes` what the cluster stored; returns
         what must be sent again (refused for now, or now headed for the dead-letter
         index) and, if the cluster refused anything for now, why."""
-        from mozdef.core.store import Outcome, StoreUnavailable
 
         lines = bulk_body([request for _, request in pending])
         try:
@@ -515,7 +508,6 @@ class ClusterStore:
     def ensure_layout(self, day: date | None = None) -> None:
         """Put the templates, create `day`'s indices (today's by default) and point the
         aliases at them. Raises `StoreUnavailable` if the cluster cannot be reached."""
-        from mozdef.core.store import StoreUnavailable
 
         day = day or self.clock().date()
         try:
@@ -569,7 +561,6 @@ class ClusterStore:
     def search(self, search: Search) -> Results:
         """Run a search over the aliases or indices it names (with the prefix); one that
         does not exist yet (no events yesterday) is skipped."""
-        from mozdef.core.store import StoreUnavailable
 
         body = compile_search(search)
         indices = ",".join(self.prefix + name for name in search.indices)
