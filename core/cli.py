@@ -1,8 +1,10 @@
 """The `mozdef` command."""
 
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -12,15 +14,20 @@ import orjson
 from mozdef.core.app import MozDef
 from mozdef.core.config import Config, ConfigError, load_config
 from mozdef.core.event import EventMeta
+from mozdef.core.ingest import Ingestor, RawEvent, Status
 from mozdef.core.jsoninput import Record, read_records
 from mozdef.core.logs import configure_logging
 from mozdef.core.normalize import MalformedEvent
 from mozdef.core.pluginmanager import PluginError, Plugins
+from mozdef.core.query import QueryString, Search, TimeWindow
+from mozdef.core.querystring import QuerySyntaxError
 from mozdef.core.reference import render_reference
+from mozdef.core.stores import open_store
 from mozdef.core.version import __version__
 
 EXIT_CONFIG = 2
 EXIT_REJECTED = 1
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 config_option = click.option(
     "--config",
@@ -124,19 +131,122 @@ def pipe(mozdef: MozDef, source: BinaryIO, out: BinaryIO | None, progress: bool)
     return rejected
 
 
-def with_progress(records: Iterator[Record], source: BinaryIO, show: bool) -> Iterator[Record]:
+def with_progress(
+    records: Iterator[Record], source: BinaryIO, show: bool, label: str = "normalising"
+) -> Iterator[Record]:
     """Records unchanged, with a progress bar on stderr measured in bytes read."""
     if not show:
         yield from records
         return
     size = Path(source.name).stat().st_size
-    with click.progressbar(length=size, label="normalising", file=sys.stderr) as bar:
+    with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
         done = 0
         for record in records:
             yield record
             position = source.tell()
             bar.update(position - done)
             done = position
+
+
+class Duration(click.ParamType):
+    """A span of time such as 90s, 15m, 1h, 2d or 1w."""
+
+    name = "duration"
+
+    def convert(self, value: object, param: object, ctx: object) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip().lower()
+        number, unit = text[:-1], text[-1:]
+        if unit not in DURATION_UNITS or not number.isdigit():
+            self.fail(f"{value!r} is not a duration such as 15m, 1h or 2d", param, ctx)
+        return timedelta(seconds=int(number) * DURATION_UNITS[unit])
+
+
+@main.command()
+@click.argument("query", default="")
+@click.option("--since", type=Duration(), default="1h", show_default=True, help="How far back.")
+@click.option("--size", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print each event as one JSON line.")
+@click.pass_obj
+def search(context: Context, query: str, since: timedelta, size: int, as_json: bool) -> None:
+    """Print stored events matching QUERY, newest first.
+
+    QUERY is a Lucene query string, as in Kibana: `category:authentication AND NOT
+    details.username:root`, `details.sourceipaddress:"203.0.113.9"`, `summary:"failed
+    password"`, `hostname:web*`, `details.octets:[1000 TO 2000]`. Empty: every event.
+    """
+    with operator_errors():
+        store = open_store(context.load().settings.store)
+    try:
+        window = TimeWindow(since=datetime.now(UTC) - since)
+        found = store.search(
+            Search(query=QueryString(query) if query.strip() else None, window=window, size=size)
+        )
+    except QuerySyntaxError as exc:
+        raise click.BadParameter(str(exc), param_hint="QUERY") from None
+    finally:
+        store.close()
+    for hit in found.hits:
+        if as_json:
+            click.echo(orjson.dumps(hit.event))
+        else:
+            event = hit.event
+            click.echo(
+                f"{event.get('utctimestamp', '')}  {event.get('hostname', '')}  "
+                f"{event.get('category', '')}  {event.get('summary', '')}"
+            )
+    if not as_json:
+        click.echo(f"{len(found.hits)} of {found.total} matching event(s)", err=True)
+
+
+@main.command()
+@click.argument("source", type=click.File("rb"), default="-")
+@click.option("--batch", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.pass_obj
+def ingest(context: Context, source: BinaryIO, batch: int) -> None:
+    """Store the events in SOURCE (a file, or - for standard input).
+
+    SOURCE holds NDJSON, one JSON array, or CloudTrail log files (an object whose
+    `Records` list holds the events). Events go through normalisation and the plugin
+    chain into the configured store, `batch` per transaction. Unreadable or rejected
+    events are reported with their line number; the exit status is then 1.
+    """
+    show_progress = source is not sys.stdin.buffer and sys.stderr.isatty()
+    with operator_errors(), MozDef(context.load()) as mozdef:
+        store = open_store(mozdef.config.settings.store)
+        try:
+            counts = feed(Ingestor(mozdef, store), source, batch, show_progress)
+        finally:
+            store.close()
+    click.echo(", ".join(f"{n} {status.value}" for status, n in counts.items()), err=True)
+    sys.exit(EXIT_REJECTED if counts[Status.REJECTED] else 0)
+
+
+def feed(ingestor: Ingestor, source: BinaryIO, size: int, progress: bool) -> Counter:
+    """Records from `source` through the ingestor in batches; counts per status."""
+    counts: Counter = Counter({status: 0 for status in Status})
+    pending: list[tuple[str, RawEvent]] = []
+
+    def flush() -> None:
+        results = ingestor.ingest([raw for _, raw in pending])
+        for (where, _), result in zip(pending, results, strict=True):
+            counts[result.status] += 1
+            if result.status is Status.REJECTED:
+                click.echo(f"{source.name}: {where}: {result.reason}", err=True)
+        pending.clear()
+
+    for record in with_progress(read_records(source), source, progress, "ingesting"):
+        if record.error is not None:
+            counts[Status.REJECTED] += 1
+            click.echo(f"{source.name}: {record.where}: {record.error}", err=True)
+            continue
+        pending.append((record.where, RawEvent(record.value, source=f"cli:{source.name}")))
+        if len(pending) >= size:
+            flush()
+    if pending:
+        flush()
+    return counts
 
 
 @main.group()

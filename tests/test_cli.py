@@ -144,3 +144,63 @@ def test_subcommand_help(command: list[str]) -> None:
     result = mozdef(*command)
     assert result.returncode == 0
     assert "Usage: mozdef" in result.stdout
+
+
+def store_config(tmp_path: Path) -> Path:
+    config = tmp_path / "mozdef.toml"
+    config.write_text(f'[store.sqlite]\npath = "{tmp_path / "events.sqlite3"}"\n')
+    return config
+
+
+def test_ingest_stores_and_search_finds(tmp_path: Path) -> None:
+    config = store_config(tmp_path)
+    source = tmp_path / "events.ndjson"
+    failed = {"program": "sshd", "host": "bastion", "message": "x"}
+    lines = [
+        json.dumps({**failed, "message": "Failed password for root from 203.0.113.9 port 1 ssh2"}),
+        "{broken",
+        json.dumps({**failed, "message": "Accepted publickey for bob from 10.0.0.5 port 2 ssh2"}),
+    ]
+    source.write_text("\n".join(lines) + "\n")
+    ingested = mozdef("--config", str(config), "ingest", str(source))
+    assert ingested.returncode == 1  # one line could not be read
+    assert "line 2: not valid JSON" in ingested.stderr
+    assert "2 stored" in ingested.stderr
+
+    found = mozdef(
+        "--config", str(config), "search", "details.sourceipaddress:203.0.113.0/24", "--json"
+    )
+    assert found.returncode == 0, found.stderr
+    (event,) = [json.loads(line) for line in found.stdout.splitlines()]
+    assert event["details"]["username"] == "root"
+
+
+def test_ingest_reads_a_cloudtrail_log_file(tmp_path: Path) -> None:
+    config = store_config(tmp_path)
+    source = tmp_path / "cloudtrail.json"
+    record = {
+        "eventVersion": "1.08",
+        "eventTime": "2026-11-21T09:00:00Z",
+        "eventSource": "cloudtrail.amazonaws.com",
+        "eventName": "StopLogging",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": "aws-cli/2.15.0",
+        "userIdentity": {"type": "IAMUser", "userName": "mallory", "accountId": "111122223333"},
+        "eventID": "3c2f7f0e-8f3a-4d2b-9a53-1f2e3d4c5b6a",
+        "eventType": "AwsApiCall",
+        "recipientAccountId": "111122223333",
+    }
+    source.write_text(
+        json.dumps({"Records": [record, {**record, "eventName": "GetTrail"}]}, indent=2)
+    )
+    assert mozdef("--config", str(config), "ingest", str(source)).returncode == 0
+    found = mozdef("--config", str(config), "search", "summary:StopLogging", "--since", "52w")
+    assert "198.51.100.7 performed StopLogging in cloudtrail.amazonaws.com" in found.stdout
+    assert "1 of 1 matching" in found.stderr
+
+
+def test_search_explains_a_bad_query(tmp_path: Path) -> None:
+    result = mozdef("--config", str(store_config(tmp_path)), "search", "category:(")
+    assert result.returncode == 2
+    assert "position" in result.stderr
