@@ -37,6 +37,9 @@ setup(
         "netaddr>=1.0",
         "maxminddb>=2.5",
         "luqum>=1.0",
+        # gevent serves HTTP and drives pika's adapter on one loop; pika speaks AMQP.
+        "gevent>=23.9",
+        "pika>=1.3",
     ],
     extras_require={
         # The cluster clients load only when that store is chosen. The 8.x Elasticsearch

@@ -14,6 +14,7 @@ import orjson
 from mozdef.core.app import MozDef
 from mozdef.core.config import Config, ConfigError, load_config
 from mozdef.core.event import EventMeta
+from mozdef.core.http.server import serve
 from mozdef.core.ingest import Ingestor, RawEvent, Status
 from mozdef.core.jsoninput import Record, read_records
 from mozdef.core.logs import configure_logging
@@ -21,7 +22,10 @@ from mozdef.core.normalize import MalformedEvent
 from mozdef.core.pluginmanager import PluginError, Plugins
 from mozdef.core.query import QueryString, Search, TimeWindow
 from mozdef.core.querystring import QuerySyntaxError
+from mozdef.core.queue.publisher import run_loginput
+from mozdef.core.queue.worker import run_worker
 from mozdef.core.reference import render_reference
+from mozdef.core.store import StoreUnavailable
 from mozdef.core.stores import open_store
 from mozdef.core.version import __version__
 
@@ -59,6 +63,8 @@ class Context:
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """MozDef: normalise, enrich, store and alert on security events sent as JSON.
 
+    `mozdef run` starts the service; the other commands work on files and the store.
+
     Configuration is read from mozdef.toml (see `mozdef config reference` for every
     key); any key can be overridden by an environment variable such as
     MOZDEF_MOZDEF_LOG_LEVEL. Plugins come from installed packages (`mozdef plugins list`).
@@ -71,22 +77,37 @@ def operator_errors() -> Iterator[None]:
     """Show configuration and plugin problems as messages, not tracebacks."""
     try:
         yield
-    except (ConfigError, PluginError) as exc:
+    except (ConfigError, PluginError, StoreUnavailable) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
 
 
 @main.command()
+@click.option(
+    "--role",
+    type=click.Choice(["all", "loginput", "worker"]),
+    default="all",
+    show_default=True,
+    help="all: HTTP ingest, pipeline and store in one process, no broker needed. "
+    "loginput: HTTP ingest publishing raw events to RabbitMQ. "
+    "worker: consume from RabbitMQ, run the pipeline, store.",
+)
 @click.pass_obj
-def run(context: Context) -> None:
-    """Run MozDef on the configured defaults.
+def run(context: Context, role: str) -> None:
+    """Run MozDef until SIGTERM or Ctrl-C.
 
-    Until the network inputs arrive, this reads NDJSON events on standard input and
-    writes them, normalised and through the plugin chain, to standard output.
+    The HTTP server listens on [server] bind and port (127.0.0.1:8080 by default) for
+    POST /events, /_bulk and the other inputs; see docs/http.md. In queue mode, run
+    any number of loginput and worker processes against one RabbitMQ ([rabbitmq]).
     """
-    with operator_errors(), MozDef(context.load()) as mozdef:
-        rejected = pipe(mozdef, sys.stdin.buffer, sys.stdout.buffer, progress=False)
-    sys.exit(EXIT_REJECTED if rejected else 0)
+    with operator_errors():
+        config = context.load()
+        if role == "all":
+            serve(config)
+        elif role == "loginput":
+            run_loginput(config)
+        else:
+            run_worker(config)
 
 
 @main.command()

@@ -227,13 +227,26 @@ class Plugins:
     def broadcast(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call a broadcast hook on every enabled plugin, in chain order; one plugin's
         exception is logged (rate-limited) and does not stop the others."""
-        results = []
-        for info, impl in self.implementations(hook):
-            try:
-                results.append(call(impl, **kwargs))
-            except Exception:
-                info.log.exception("plugin %s failed in %s", info.name, hook)
-        return results
+        caller = self.broadcaster(hook)
+        return caller(**kwargs) if caller is not None else []
+
+    def broadcaster(self, hook: str) -> Callable[..., list[Any]] | None:
+        """`broadcast` prepared for a hot path: the implementations are looked up once.
+        None if no enabled plugin implements the hook, so callers can skip it."""
+        implementations = list(self.implementations(hook))
+        if not implementations:
+            return None
+
+        def call_each(**kwargs: Any) -> list[Any]:
+            results = []
+            for info, impl in implementations:
+                try:
+                    results.append(call(impl, **kwargs))
+                except Exception:
+                    info.log.exception("plugin %s failed in %s", info.name, hook)
+            return results
+
+        return call_each
 
     def reference(self) -> dict[str, tuple[type[PluginSettings], str]]:
         """Each plugin's settings model and description, for the reference file."""

@@ -6,7 +6,9 @@ own `[plugins.<name>]` tables (see `mozdef.core.schema.PluginSettings`).
 
 from pydantic import Field
 
+from mozdef.core.http.settings import ServerSettings
 from mozdef.core.normalize import NormalizeSettings
+from mozdef.core.queue.settings import RabbitSettings
 from mozdef.core.schema import Section
 from mozdef.core.stores import StoreSection
 
@@ -43,3 +45,5 @@ class Settings(Section):
     normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
     plugins: PluginsSection = Field(default_factory=PluginsSection)
     store: StoreSection = Field(default_factory=StoreSection)
+    rabbitmq: RabbitSettings = Field(default_factory=RabbitSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)

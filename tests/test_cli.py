@@ -3,8 +3,13 @@
 import json
 import os
 import pty
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -60,10 +65,32 @@ def test_normalize_reads_a_json_array_from_stdin(tmp_path: Path) -> None:
     assert all("plugins" in e["mozdef"] for e in events)
 
 
-def test_run_normalises_stdin_until_the_service_exists(tmp_path: Path) -> None:
-    result = mozdef("run", stdin=json.dumps({"message": "hello", "host": "web1"}), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    event = json.loads(result.stdout)
+def test_run_serves_http_and_stores_until_sigterm(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = store_config(tmp_path)
+    config.write_text(config.read_text() + f"[server]\nport = {port}\n")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MOZDEF_")}
+    server = subprocess.Popen(
+        [MOZDEF, "--config", str(config), "run"], env=environ, stderr=subprocess.PIPE
+    )
+    try:
+        body = json.dumps({"message": "hello", "host": "web1", "category": "test"}).encode()
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/events", body) as reply:
+                    assert reply.status == 200
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("mozdef run did not start listening")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0, server.stderr.read()
+    found = mozdef("--config", str(config), "search", "category:test", "--json")
+    (event,) = [json.loads(line) for line in found.stdout.splitlines()]
     assert (event["summary"], event["hostname"]) == ("hello", "web1")
 
 
