@@ -21,6 +21,7 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
 bench: $(INSTALLED)
+	@command -v wrk >/dev/null || apt-get install -y wrk || echo "no wrk: the http benchmark will be skipped"
 	$(BIN)/python -m bench
 
 clean:
