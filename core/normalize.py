@@ -3,18 +3,22 @@
 Shippers (nxlog, Logstash, heka, beaver, rsyslog...) name the same things differently;
 plugins and alerts can rely on one schema only if every event is brought to it first.
 This runs on every event, so what a key means is worked out once per distinct key and
-remembered, and each event is walked once: that walk checks the limits, lowercases the
-keys and copies the event, all together.
+remembered, and each event is walked once: that walk checks the limits, lowercases and
+fixes the keys, shortens long strings and copies the event, all together.
 
 What `Normalizer.normalize` does:
 
 - Keys are lowercased at every depth; a leading '@' is stripped from top-level keys.
+- Keys are made indexable at every depth: dots stripped from both ends and runs of dots
+  collapsed (an index reads dots as nesting), and empty or blank keys renamed.
+- Strings longer than `truncate_strings_at` are cut there and marked with " ...".
 - Top-level keys listed in `ALIASES` fill the schema field they are listed under. When
   several for one field are present, the field's own name wins, then the aliases in the
   order listed; the losers are kept under `details` by their own names.
 - `details` and `fields` objects are merged into `details`; `details.x` and `fields.x`
   keys become `details.x`, and one ending `_int` or `_float` is cast and loses the
-  suffix (if the cast fails it keeps both its name and its value); `sourceip` becomes
+  suffix (if the cast fails it keeps both its name and its value; the suffix is read
+  after the key is made indexable); `sourceip` becomes
   `details.eventsourceipaddress`; every other top-level key moves under `details`.
 - Collisions lose nothing: the first key to claim a name keeps it and later ones are
   renamed `<name>_2`, `<name>_3`... Keys are taken in the event's order, except that the
@@ -32,9 +36,12 @@ What `Normalizer.normalize` does:
   those keys that came with the event move under `details`.
 
 The raw event is never modified and the result shares no object or array with it, so
-the caller can still dead-letter the original as it arrived.
+the caller can still dead-letter the original as it arrived. Events for the custom
+endpoint (`Normalizer.accept_custom`) skip aliasing and keep their keys' case, but get
+the same limits, key fixes and shortening, since they must be indexable too.
 """
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -136,6 +143,8 @@ JSON_TYPES = {
 NO_TIMESTAMP_NOTE = "no timestamp: the receipt time was used"
 # Distinct keys remembered per table; past this, new keys are worked out every time.
 KEY_CACHE_SIZE = 10_000
+DOT_RUNS = re.compile(r"\.{2,}")
+TRUNCATION_MARK = " ..."
 UTC_NOW = partial(datetime.now, UTC)
 
 
@@ -144,8 +153,8 @@ class MalformedEvent(ValueError):
 
 
 class NormalizeSettings(Section):
-    """How raw events are read into the MozDef schema, and the limits past which an
-    event is rejected as malformed instead."""
+    """How raw events are read into the MozDef schema and made indexable, and the limits
+    past which an event is rejected as malformed instead."""
 
     syslog_timezone: str = Field(
         "UTC",
@@ -165,13 +174,29 @@ class NormalizeSettings(Section):
         1_048_576,
         ge=1,
         description="Longest string value, in characters (1 Mi by default). An event with "
-        "a longer one is rejected; shortening long values is a plugin's job.",
+        "a longer one is rejected; shorter ones may still be cut, see truncate_strings_at.",
     )
     max_keys: int = Field(
         10_000,
         ge=1,
         description="Most keys in one event, counted at every depth, including those of "
         "objects inside arrays.",
+    )
+    truncate_strings_at: int = Field(
+        3000,
+        ge=0,
+        description='Cut strings longer than this many characters here and append " ..."; '
+        "0: never. An index would refuse the event, or fill up, otherwise.",
+    )
+    strip_key_dots: bool = Field(
+        True,
+        description="Strip dots from both ends of every key and collapse runs of dots inside "
+        "keys ('.a..b.' becomes 'a.b'): an index reads dots as nesting.",
+    )
+    empty_key_name: str = Field(
+        "_empty",
+        description="What an empty or blank key (which an index refuses) is renamed to. "
+        "Lowercase, not blank, with no dot at either end and no two dots in a row.",
     )
 
     @field_validator("syslog_timezone")
@@ -183,6 +208,17 @@ class NormalizeSettings(Section):
             raise ValueError(
                 "not a known IANA time zone name (such as 'UTC' or 'Europe/Paris')"
             ) from None
+        return name
+
+    @field_validator("empty_key_name")
+    @classmethod
+    def indexable_name(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("must not be blank")
+        if name != name.lower():
+            raise ValueError("must be lowercase, as every other normalised key is")
+        if name.startswith(".") or name.endswith(".") or ".." in name:
+            raise ValueError("must not start or end with a dot, or hold two dots in a row")
         return name
 
 
@@ -241,12 +277,18 @@ class Normalizer:
         self.zone = ZoneInfo(settings.syslog_timezone)
         self.max_depth = settings.max_depth
         self.max_string_length = settings.max_string_length
+        # Strings longer than this go to `shortened`: cut, or rejected if over the limit.
+        self.cut_at = min(
+            settings.truncate_strings_at or settings.max_string_length,
+            settings.max_string_length,
+        )
         self.max_keys = settings.max_keys
         self.mozdefhostname = mozdefhostname
         self.clock = clock
-        self.routes = KeyNames(route, settings.max_key_length)
-        self.lowercased = KeyNames(str.lower, settings.max_key_length)
-        self.unchanged = KeyNames(str, settings.max_key_length)
+        fix = key_fixer(settings.strip_key_dots, settings.empty_key_name)
+        self.routes = KeyNames(partial(route, fix=fix), settings.max_key_length)
+        self.lowercased = KeyNames(lambda key: fix(key.lower()), settings.max_key_length)
+        self.as_sent = KeyNames(fix, settings.max_key_length)
 
     def normalize(self, raw: object) -> dict:
         """A new event in the MozDef schema (see the module's docstring for the rules).
@@ -300,15 +342,16 @@ class Normalizer:
         return event
 
     def sort_keys(self, raw: dict, chosen: dict[str, object], chosen_from: dict[str, str]) -> dict:
-        """One walk of the event that checks it and copies it with keys lowercased. Fills
-        `chosen` (schema field -> value) and `chosen_from` (schema field -> the key it
-        came from), and returns everything else as the event's details."""
+        """One walk of the event that checks it and copies it, keys lowercased and fixed
+        and long strings cut. Fills `chosen` (schema field -> value) and `chosen_from`
+        (schema field -> the key it came from), and returns everything else as the
+        event's details."""
         budget = [self.max_keys - len(raw)]
         if budget[0] < 0:
             raise LimitExceeded(f"more than max_keys ({self.max_keys}) keys")
         routes = self.routes
         names = self.lowercased
-        max_string_length = self.max_string_length
+        cut_at = self.cut_at
         details = {}
         details_object_seen = False
         for raw_key, value in raw.items():
@@ -316,8 +359,8 @@ class Normalizer:
             kind = type(value)
             try:
                 if kind is str:
-                    if len(value) > max_string_length:
-                        raise string_too_long(value, max_string_length)
+                    if len(value) > cut_at:
+                        value = self.shortened(value)
                 elif kind is dict:
                     value = self.copy_object(value, 2, budget, names)
                 elif kind is list:
@@ -347,14 +390,15 @@ class Normalizer:
                 for merged_key, merged_value in value.items():
                     put(details, merged_key, merged_value)
             elif action == DOTTED:
-                put(details, *cast_by_suffix(key, value))
+                put(details, *cast_or_keep(key, value, field))
             else:  # a 'details' or 'fields' that is not an object
                 put(details, key, value)
         return details
 
     def accept_custom(self, raw: object, application: str) -> dict:
-        """An event for the `/custom/<application>` endpoint: a copy of `raw` with keys
-        as they came and no aliasing, checked against the same limits, with
+        """An event for the `/custom/<application>` endpoint: a copy of `raw` with no
+        aliasing and keys in the case they came in, checked against the same limits and
+        made indexable in the same way (keys fixed, long strings cut), with
         `receivedtimestamp`, `mozdefhostname` and `customendpoint` (= `application`)
         set at the top level, replacing any the event had.
 
@@ -363,7 +407,7 @@ class Normalizer:
         if type(raw) is not dict:
             raise not_an_object(raw)
         try:
-            event = self.copy_object(raw, 1, [self.max_keys], self.unchanged)
+            event = self.copy_object(raw, 1, [self.max_keys], self.as_sent)
         except LimitExceeded as exc:
             raise exc.malformed() from None
         event["receivedtimestamp"] = isoformat(self.clock())
@@ -372,22 +416,22 @@ class Normalizer:
         return event
 
     def copy_object(self, source: dict, depth: int, budget: list[int], names: KeyNames) -> dict:
-        """A checked copy with keys renamed by `names`; `budget` holds how many more keys
-        the event may have."""
+        """A checked copy with keys renamed by `names` and long strings cut; `budget` holds
+        how many more keys the event may have."""
         if depth > self.max_depth:
             raise LimitExceeded(f"nested deeper than max_depth ({self.max_depth})")
         budget[0] -= len(source)
         if budget[0] < 0:
             raise LimitExceeded(f"more than max_keys ({self.max_keys}) keys")
-        max_string_length = self.max_string_length
+        cut_at = self.cut_at
         copy = {}
         for key, value in source.items():
             name = names[key]
             kind = type(value)
             try:
                 if kind is str:
-                    if len(value) > max_string_length:
-                        raise string_too_long(value, max_string_length)
+                    if len(value) > cut_at:
+                        value = self.shortened(value)
                 elif kind is dict:
                     value = self.copy_object(value, depth + 1, budget, names)
                 elif kind is list:
@@ -403,14 +447,14 @@ class Normalizer:
     def copy_array(self, source: list, depth: int, budget: list[int], names: KeyNames) -> list:
         if depth > self.max_depth:
             raise LimitExceeded(f"nested deeper than max_depth ({self.max_depth})")
-        max_string_length = self.max_string_length
+        cut_at = self.cut_at
         copy = source.copy()
         for index, item in enumerate(copy):
             kind = type(item)
             try:
                 if kind is str:
-                    if len(item) > max_string_length:
-                        raise string_too_long(item, max_string_length)
+                    if len(item) > cut_at:
+                        copy[index] = self.shortened(item)
                 elif kind is dict:
                     copy[index] = self.copy_object(item, depth + 1, budget, names)
                 elif kind is list:
@@ -420,10 +464,32 @@ class Normalizer:
                 raise
         return copy
 
+    def shortened(self, text: str) -> str:
+        """A string longer than `cut_at`, cut there and marked; raises `LimitExceeded`
+        if it is over max_string_length."""
+        if len(text) > self.max_string_length:
+            raise string_too_long(text, self.max_string_length)
+        return text[: self.cut_at] + TRUNCATION_MARK
 
-def route(raw_key: str) -> tuple[str, int, tuple[str, int] | None]:
+
+def key_fixer(strip_dots: bool, empty_name: str) -> Callable[[str], str]:
+    """The function that makes a key one an index accepts: dots stripped from its ends
+    and runs of them collapsed (if `strip_dots`), and `empty_name` for an empty or
+    blank key."""
+
+    def fix(key: str) -> str:
+        if strip_dots and "." in key:
+            key = DOT_RUNS.sub(".", key).strip(".")
+        return key if key.strip() else empty_name
+
+    return fix
+
+
+def route(raw_key: str, fix: Callable[[str], str]) -> tuple[str, int, tuple | None]:
     """What a top-level key becomes: (its name, FIELD, (field, rank)) for an alias,
-    else (its name in details, OBJECT | DOTTED | DETAIL, None)."""
+    (its name in details, DOTTED, (its name without the suffix, cast)) for a dotted
+    key with a cast suffix, else (its name in details, OBJECT | DETAIL, None). Names
+    in details are fixed by `fix`."""
     key = raw_key.lower().removeprefix("@")
     if key in FIELD_RANKS:
         return key, FIELD, FIELD_RANKS[key]
@@ -432,8 +498,12 @@ def route(raw_key: str) -> tuple[str, int, tuple[str, int] | None]:
     if key == "sourceip":
         return "eventsourceipaddress", DETAIL, None
     if key.startswith(DOTTED_PREFIXES):
-        return key.partition(".")[2], DOTTED, None
-    return key, DETAIL, None
+        name = fix(key.partition(".")[2])
+        for suffix, cast in SUFFIX_CASTS:
+            if name.endswith(suffix):
+                return name, DOTTED, (fix(name.removesuffix(suffix)), cast)
+        return name, DETAIL, None
+    return fix(key), DETAIL, None
 
 
 def not_an_object(raw: object) -> MalformedEvent:
@@ -480,15 +550,14 @@ def as_float(value: object) -> float:
 SUFFIX_CASTS = (("_int", as_int), ("_float", as_float))
 
 
-def cast_by_suffix(key: str, value: object) -> tuple[str, object]:
-    """('bytes_int', '12') -> ('bytes', 12); a value that does not cast keeps its key."""
-    for suffix, cast in SUFFIX_CASTS:
-        if key.endswith(suffix):
-            try:
-                return key.removesuffix(suffix), cast(value)
-            except (TypeError, ValueError):
-                return key, value
-    return key, value
+def cast_or_keep(key: str, value: object, cast: tuple) -> tuple[str, object]:
+    """('bytes_int', '12', ('bytes', as_int)) -> ('bytes', 12); a value that does not
+    cast keeps its key."""
+    name, function = cast
+    try:
+        return name, function(value)
+    except (TypeError, ValueError):
+        return key, value
 
 
 def severity_name(value: object, numbers: dict | None = None) -> str | None:

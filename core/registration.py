@@ -108,6 +108,19 @@ def field_in(path: str, values: Any) -> Matcher:
                 return False
 
         return top_level_in
+    if len(parts) == 2:  # details.x, by far the commonest: no loop
+        outer, inner = parts
+
+        def child_in(event: dict) -> bool:
+            parent = event.get(outer)
+            if not isinstance(parent, dict):
+                return False
+            try:
+                return parent.get(inner, MISSING) in wanted
+            except TypeError:
+                return False
+
+        return child_in
 
     def nested_in(event: dict) -> bool:
         try:

@@ -216,6 +216,8 @@ def fix_side(event: dict, details: dict, side: Side) -> bool:
     if side.alias_keys.isdisjoint(details):
         return changed
     for alias in side.aliases:
+        if alias.path[0] not in details:  # most are absent: skip them before `take`
+            continue
         found = alias.take(details)
         if found is not None:
             write(details, side, found)

@@ -263,14 +263,22 @@ def test_parse_address(text: object, expected: tuple | None) -> None:
 # ---- keyfixup --------------------------------------------------------------------------
 
 
-def test_custom_endpoint_keys_are_made_indexable(config_file) -> None:
+def test_custom_events_are_made_indexable_by_normalisation_and_keyfixup(config_file) -> None:
     raw = {
         "Category": "webapp",
         "SourceIPAddress": "198.51.100.23",
-        "Details": {"UserName": "Bob", ".hidden.": 1, "a..b": 2, "": "blank", "  ": "spaces"},
+        "Details": {
+            "UserName": "Bob",
+            ".hidden.": 1,  # dots and empty keys: normalisation's part
+            "a..b": 2,
+            "": "blank",
+            "  ": "spaces",
+            "Sessions": [{"TTY": "pts/0", "Env": {"LANG": "C"}}, [{"PID": 7}]],
+        },
         "Tags": ["Login"],
     }
     event = NORMALIZER.accept_custom(raw, "webapp")
+    assert "UserName" in event["Details"]  # the case is keyfixup's part
     fixed = keyfixup(config_file).run(event, EventMeta())
     assert fixed["sourceipaddress"] == "198.51.100.23"
     assert fixed["tags"] == ["Login"]  # values keep their case
@@ -280,41 +288,59 @@ def test_custom_endpoint_keys_are_made_indexable(config_file) -> None:
         "a.b": 2,
         "_empty": "blank",
         "_empty_2": "spaces",  # a collision gets a number, as in normalisation
+        "sessions": [{"tty": "pts/0", "env": {"lang": "C"}}, [{"pid": 7}]],
     }
 
 
-def test_colliding_keys_lose_nothing(config_file) -> None:
-    event = {"category": "webapp", "details": {"user": "a", "User": "b", "USER": "c"}}
+@pytest.mark.parametrize(
+    ("raw", "details"),
+    [
+        pytest.param(
+            {"user": "a", "User": "b", "USER": "c"},
+            {"user": "a", "user_2": "b", "user_3": "c"},
+            id="in-order",
+        ),
+        pytest.param(
+            {"User": "b", "user": "a"},
+            {"user": "a", "user_2": "b"},  # a key already lowercase keeps its name
+            id="lowercase-keeps-its-name",
+        ),
+        pytest.param(
+            {"Nested": [{"Key": 1, "key": 2}]},
+            {"nested": [{"key": 2, "key_2": 1}]},
+            id="inside-arrays",
+        ),
+    ],
+)
+def test_lowercased_keys_lose_nothing(config_file, raw: dict, details: dict) -> None:
+    event = NORMALIZER.accept_custom({"details": raw}, "webapp")
+    assert keyfixup(config_file).run(event, EventMeta())["details"] == details
+
+
+def test_mozdefs_own_fields_keep_their_names_in_custom_events(config_file) -> None:
+    event = NORMALIZER.accept_custom({"ReceivedTimestamp": "yesterday"}, "webapp")
     fixed = keyfixup(config_file).run(event, EventMeta())
-    assert fixed["details"] == {"user": "a", "user_2": "b", "user_3": "c"}
+    assert fixed["receivedtimestamp"] == event["receivedtimestamp"] != "yesterday"
+    assert fixed["receivedtimestamp_2"] == "yesterday"
 
 
-def test_switched_off_fixes_leave_keys_alone(config_file) -> None:
-    toml = (
-        "[plugins.keyfixup]\nlowercase_keys = false\nstrip_dots = false\n"
-        "rename_empty_keys = false\nmax_string_length = 0\n"
-    )
-    details = {"UserName": "Bob", ".hidden": 1, "": "blank", "big": "x" * 5000}
-    event = {"category": "webapp", "details": dict(details)}
-    assert keyfixup(config_file, toml).run(event, EventMeta())["details"] == details
+def test_only_custom_events_are_lowercased(config_file) -> None:
+    fixer = keyfixup(config_file)
+    unmarked = {"category": "webapp", "details": {"UserName": "Bob"}}
+    assert fixer.run(unmarked, EventMeta())["details"] == {"UserName": "Bob"}
+    off = keyfixup(config_file, "[plugins.keyfixup]\nlowercase_keys = false\n")
+    custom = NORMALIZER.accept_custom({"Details": {"UserName": "Bob"}}, "webapp")
+    assert off.run(custom, EventMeta())["Details"] == {"UserName": "Bob"}
 
 
-def test_long_strings_are_cut_at_every_depth(config_file) -> None:
-    long_line = "type=EXECVE msg=audit(1715677801.098:4242): argc=3 a0=" + "41" * 3000
-    event = NORMALIZER.normalize(
-        {
-            "timestamp": TIME,
-            "message": long_line,
-            "details": {"argv": ["/bin/sh", "-c", long_line], "audit": {"raw": long_line}},
-        }
-    )
-    fixed = keyfixup(config_file).run(event, EventMeta())
-    cut = long_line[:3000] + " ..."
-    assert fixed["summary"] == cut
-    assert fixed["details"]["argv"] == ["/bin/sh", "-c", cut]
-    assert fixed["details"]["audit"]["raw"] == cut
-    shorter = keyfixup(config_file, "[plugins.keyfixup]\nmax_string_length = 100\n")
-    assert len(shorter.run(event, EventMeta())["summary"]) == 100 + len(" ...")
+def test_the_registration_follows_what_is_switched_on(config_file) -> None:
+    lowercase_only = keyfixup(config_file, "[plugins.keyfixup]\nfix_shape_conflicts = false\n")
+    lowercase_only.run(NORMALIZER.normalize({"timestamp": TIME}), EventMeta())
+    lowercase_only.run(NORMALIZER.accept_custom({"A": 1}, "app"), EventMeta())
+    assert lowercase_only.stats()["keyfixup"].seen == 1  # the custom event only
+
+    toml = "[plugins.keyfixup]\nfix_shape_conflicts = false\nlowercase_keys = false\n"
+    assert keyfixup(config_file, toml).stats() == {}  # nothing to do: out of the chain
 
 
 def test_a_clean_event_is_left_unchanged(config_file) -> None:
@@ -350,6 +376,11 @@ def webapp(user: object, category: str = "webapp") -> dict:
         ({"name": "bob"}, ["bob"], "user_value"),
         ({"name": "bob"}, None, None),  # null has no shape
         ({"name": "bob"}, [], None),
+        ({"name": "bob"}, [None, []], None),
+        ("bob", [[{"name": "bob"}]], "user_object"),  # lists inside lists count too
+        ({"name": "bob"}, [["bob"]], "user_value"),
+        ([{"name": "bob"}], [{"name": "alice"}, "bob"], None),  # has an object: an object
+        (7, True, None),  # numbers, strings and booleans are all scalars
     ],
 )
 def test_a_shape_conflict_renames_the_later_value(
@@ -400,10 +431,22 @@ def test_shapes_deeper_down_and_inside_lists(config_file) -> None:
 
 
 def test_a_renamed_value_is_checked_again(config_file) -> None:
-    fixer = keyfixup(config_file)
+    plugin = KeyFixup()
+    fixer = chain(config_file, keyfixup=plugin)
     fixer.run(webapp({"name": "bob"}), EventMeta())
     fixer.run({"category": "webapp", "details": {"user_value": {"id": 1}}}, EventMeta())
     assert "user_value_value" in fixer.run(webapp("bob"), EventMeta())["details"]
+    assert plugin.renamed == 2  # user -> user_value -> user_value_value
+    # webapp; category, details; user, name, action; user_value, id; user_value_value
+    assert plugin.tracked == 9
+
+
+def test_top_level_fields_are_checked(config_file) -> None:
+    fixer = keyfixup(config_file)
+    fixer.run({"category": "syslog", "hostname": {"name": "web1"}}, EventMeta())
+    fixed = fixer.run({"category": "syslog", "hostname": "web1"}, EventMeta())
+    assert fixed["hostname_value"] == "web1"
+    assert "hostname" not in fixed
 
 
 def test_tracking_is_bounded_and_can_be_off(config_file) -> None:
@@ -417,14 +460,18 @@ def test_tracking_is_bounded_and_can_be_off(config_file) -> None:
 
 
 def test_bad_keyfixup_settings_name_the_key(config_file) -> None:
-    toml = '[plugins.keyfixup]\nmax_string_length = -1\nshape_scope = "host"\n'
+    toml = (
+        '[plugins.keyfixup]\nmax_tracked_paths = 0\nshape_scope = "host"\n'
+        "max_string_length = 3000\n"  # moved to [normalize] truncate_strings_at
+    )
     with pytest.raises(ConfigError) as caught:
         keyfixup(config_file, toml)
     message = str(caught.value)
-    assert "plugins.keyfixup.max_string_length: Input should be greater than or equal to 0" in (
+    assert "plugins.keyfixup.max_tracked_paths: Input should be greater than or equal to 1" in (
         message
     )
     assert "plugins.keyfixup.shape_scope: Input should be 'category' or 'index'" in message
+    assert "plugins.keyfixup.max_string_length: unknown key" in message
 
 
 def test_keyfixup_prepares_custom_events_for_ipfixup(config_file) -> None:

@@ -3,6 +3,7 @@
 import copy
 import re
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from pydantic import ValidationError
@@ -746,7 +747,9 @@ def test_details_and_fields_objects_merge(raw, details) -> None:
         pytest.param("details.ratio_float", "inf", {"ratio_float": "inf"}, id="float-infinity"),
         pytest.param("details.ratio_float", False, {"ratio_float": False}, id="float-boolean"),
         pytest.param("bytes_int", "12", {"bytes_int": "12"}, id="undotted-not-cast"),
-        pytest.param("details._int", "12", {"": 12}, id="suffix-only"),
+        pytest.param("details._int", "12", {"_empty": 12}, id="suffix-only"),
+        pytest.param("details..bytes_int.", "12", {"bytes": 12}, id="fixed-then-cast"),
+        pytest.param("details.a._int", "12", {"a": 12}, id="cast-then-fixed"),
     ],
 )
 def test_dotted_keys_move_into_details_with_casts(key, value, details) -> None:
@@ -831,6 +834,204 @@ def test_collisions_keep_every_value(raw, details) -> None:
 def test_an_unreadable_timestamp_collides_without_loss() -> None:
     event = normalize({"timestamp": "soon", "details": {"originaltimestamp": "x"}})
     assert event["details"] == {"originaltimestamp": "x", "originaltimestamp_2": "soon"}
+
+
+# Keys and strings made indexable, in normalised and custom events alike.
+
+
+def whole(event: dict) -> dict:
+    """A custom event without the three fields accept_custom adds."""
+    return {
+        key: value
+        for key, value in event.items()
+        if key not in ("receivedtimestamp", "mozdefhostname", "customendpoint")
+    }
+
+
+def both_paths(raw: dict, **settings) -> tuple[dict, dict]:
+    """What normalisation puts in details, and the custom event, for the same raw
+    `details` object (sent at the top level of the custom event)."""
+    made = normalizer(**settings)
+    normalised = made.normalize({"timestamp": NETFLOW_TIME, "details": raw})
+    return normalised["details"], whole(made.accept_custom(raw, "app"))
+
+
+KEY_FIX_CASES = [
+    # (raw details object, normalised details, custom event)
+    pytest.param({".Hidden.": 1}, {"hidden": 1}, {"Hidden": 1}, id="dots-at-both-ends"),
+    pytest.param({"A..B": 1}, {"a.b": 1}, {"A.B": 1}, id="dot-run"),
+    pytest.param({"...a...b...": 1}, {"a.b": 1}, {"a.b": 1}, id="dots-everywhere"),
+    pytest.param({"id.orig_h": "10.0.0.1"}, {"id.orig_h": "10.0.0.1"}, None, id="fine-dots-kept"),
+    pytest.param({"": 1}, {"_empty": 1}, {"_empty": 1}, id="empty"),
+    pytest.param({"  ": 1}, {"_empty": 1}, {"_empty": 1}, id="blank"),
+    pytest.param({"...": 1}, {"_empty": 1}, {"_empty": 1}, id="only-dots"),
+    pytest.param({". .": 1}, {"_empty": 1}, {"_empty": 1}, id="dots-and-blank"),
+    pytest.param(
+        {"Outer": {"X..Y": {"": "deep"}}},
+        {"outer": {"x.y": {"_empty": "deep"}}},
+        {"Outer": {"X.Y": {"_empty": "deep"}}},
+        id="nested",
+    ),
+    pytest.param(
+        {"Pods": [{".Name": "web"}, [{"": 2}], "not.an.object."]},
+        {"pods": [{"name": "web"}, [{"_empty": 2}], "not.an.object."]},  # values untouched
+        {"Pods": [{"Name": "web"}, [{"_empty": 2}], "not.an.object."]},
+        id="inside-arrays",
+    ),
+    pytest.param(
+        {"a.b": 1, "a..b": 2, ".a.b": 3},
+        {"a.b": 1, "a.b_2": 2, "a.b_3": 3},
+        None,
+        id="collision-after-fixing",
+    ),
+    pytest.param(
+        {"": 1, " ": 2, "_empty": 3},
+        {"_empty": 1, "_empty_2": 2, "_empty_3": 3},
+        None,
+        id="collision-of-empty-keys",
+    ),
+    pytest.param(
+        {"User.": 1, "user": 2},
+        {"user": 1, "user_2": 2},
+        {"User": 1, "user": 2},  # custom keys keep their case, so no collision
+        id="collision-with-lowercasing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "normalised", "custom"), KEY_FIX_CASES)
+def test_keys_are_made_indexable(raw, normalised, custom) -> None:
+    got_normalised, got_custom = both_paths(raw)
+    assert got_normalised == normalised
+    assert got_custom == (normalised if custom is None else custom)
+
+
+@pytest.mark.parametrize(
+    ("raw", "details"),
+    [
+        pytest.param({".Odd.": 1}, {"odd": 1}, id="top-level-unknown"),
+        pytest.param({"": 1, "@": 2}, {"_empty": 1, "_empty_2": 2}, id="top-level-empty"),
+        pytest.param({"details..user": "joe"}, {"user": "joe"}, id="dotted"),
+        pytest.param({"details.": "x"}, {"_empty": "x"}, id="dotted-empty"),
+        # Routing reads the key as sent: '.message' is no alias of summary.
+        pytest.param({".message": "m"}, {"message": "m"}, id="fixed-after-routing"),
+        pytest.param({"x.": 1, "X": 2}, {"x": 1, "x_2": 2}, id="top-level-collision"),
+        pytest.param(
+            {"fields": {"a..b": 1}, "details.a.b": 2},
+            {"a.b": 1, "a.b_2": 2},
+            id="merged-collision",
+        ),
+    ],
+)
+def test_top_level_keys_are_made_indexable(raw, details) -> None:
+    event = normalize({"timestamp": NETFLOW_TIME} | raw)
+    assert event["details"] == details
+    assert event["summary"] == ""
+
+
+def test_key_fixes_follow_the_settings() -> None:
+    raw = {".Hidden": 1, "a..b": 2, "": 3, "Big": "x" * 10}
+    normalised, custom = both_paths(raw, strip_key_dots=False, empty_key_name="blank")
+    assert normalised == {".hidden": 1, "a..b": 2, "blank": 3, "big": "x" * 10}
+    assert custom == {".Hidden": 1, "a..b": 2, "blank": 3, "Big": "x" * 10}
+
+
+def test_key_fixes_are_remembered_per_distinct_key() -> None:
+    made = normalizer()
+    for _ in range(2):  # the second time from the cache
+        event = made.normalize({"A..B": 1, "details": {"C..D": {"": 2}}})
+        assert event["details"] == {"c.d": {"_empty": 2}, "a.b": 1}
+        custom = made.accept_custom({"A..B": 1, "C..D": {"": 2}}, "app")
+        assert whole(custom) == {"A.B": 1, "C.D": {"_empty": 2}}
+
+
+LONG = "type=EXECVE msg=audit(1715677801.098:4242): argc=3 a0=" + "41" * 3000
+CUT = LONG[:3000] + " ..."
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised", "custom"),
+    [
+        pytest.param({"message": LONG}, {"summary": CUT}, {"message": CUT}, id="top-level-field"),
+        pytest.param(
+            {"Argv": LONG},
+            {"details": {"argv": CUT}},
+            {"Argv": CUT},
+            id="top-level-detail",
+        ),
+        pytest.param(
+            {"details": {"audit": {"raw": LONG}}},
+            {"details": {"audit": {"raw": CUT}}},
+            {"details": {"audit": {"raw": CUT}}},
+            id="nested",
+        ),
+        pytest.param(
+            {"details": {"argv": ["/bin/sh", "-c", LONG, [LONG]]}},
+            {"details": {"argv": ["/bin/sh", "-c", CUT, [CUT]]}},
+            {"details": {"argv": ["/bin/sh", "-c", CUT, [CUT]]}},
+            id="inside-arrays",
+        ),
+        pytest.param({"tags": [LONG]}, {"tags": [CUT]}, {"tags": [CUT]}, id="tags"),
+        pytest.param(
+            {"details": {"exactly": LONG[:3000]}},
+            {"details": {"exactly": LONG[:3000]}},
+            {"details": {"exactly": LONG[:3000]}},
+            id="at-the-limit-kept",
+        ),
+    ],
+)
+def test_long_strings_are_cut(raw, normalised, custom) -> None:
+    before = copy.deepcopy(raw)
+    made = normalizer()
+    event = made.normalize({"timestamp": NETFLOW_TIME} | raw)
+    assert {key: event[key] for key in normalised} == normalised
+    assert whole(made.accept_custom(raw, "app")) == custom
+    assert raw == before
+
+
+@pytest.mark.parametrize(
+    ("settings", "length", "result"),
+    [
+        pytest.param({"truncate_strings_at": 100}, 101, "x" * 100 + " ...", id="shorter-limit"),
+        pytest.param({"truncate_strings_at": 100}, 100, "x" * 100, id="at-a-shorter-limit"),
+        pytest.param({"truncate_strings_at": 0}, 5000, "x" * 5000, id="never"),
+        pytest.param(
+            {"truncate_strings_at": 100, "max_string_length": 200},
+            200,
+            "x" * 100 + " ...",
+            id="cut-under-the-maximum",
+        ),
+        pytest.param(
+            {"truncate_strings_at": 100, "max_string_length": 200},
+            201,
+            "a string of 201 characters, over max_string_length (200), at details.text",
+            id="over-the-maximum-rejected",
+        ),
+        pytest.param(
+            {"truncate_strings_at": 300, "max_string_length": 200},
+            201,
+            "a string of 201 characters, over max_string_length (200), at details.text",
+            id="cut-above-the-maximum-rejected",
+        ),
+        pytest.param(
+            {"truncate_strings_at": 300, "max_string_length": 200},
+            200,
+            "x" * 200,
+            id="cut-above-the-maximum-kept",
+        ),
+    ],
+)
+def test_cutting_follows_the_settings(settings, length, result) -> None:
+    raw = {"details": {"text": "x" * length}}
+    made = normalizer(**settings)
+    if result.startswith("a string of"):
+        for accept in (made.normalize, partial(made.accept_custom, application="app")):
+            with pytest.raises(MalformedEvent) as caught:
+                accept(raw)
+            assert str(caught.value) == result
+        return
+    assert made.normalize(raw)["details"]["text"] == result
+    assert made.accept_custom(raw, "app")["details"]["text"] == result
 
 
 # The raw event is left as it came.
@@ -1014,6 +1215,9 @@ def test_settings_defaults() -> None:
     assert settings.max_key_length == 256
     assert settings.max_string_length == 1_048_576
     assert settings.max_keys == 10_000
+    assert settings.truncate_strings_at == 3000
+    assert settings.strip_key_dots is True
+    assert settings.empty_key_name == "_empty"
 
 
 def test_every_setting_is_described_for_the_reference() -> None:
@@ -1035,6 +1239,14 @@ def test_every_setting_is_described_for_the_reference() -> None:
         pytest.param({"max_keys": 0}, "greater than or equal to 1", id="keys-zero"),
         pytest.param({"max_key_length": 0}, "greater than or equal to 1", id="key-length-zero"),
         pytest.param({"max_string_length": 0}, "greater than or equal to 1", id="string-zero"),
+        pytest.param({"truncate_strings_at": -1}, "greater than or equal to 0", id="cut-negative"),
+        pytest.param({"empty_key_name": ""}, "must not be blank", id="empty-name-empty"),
+        pytest.param({"empty_key_name": "  "}, "must not be blank", id="empty-name-blank"),
+        pytest.param({"empty_key_name": "_Empty"}, "must be lowercase", id="empty-name-case"),
+        pytest.param({"empty_key_name": ".empty"}, "must not start or end with a dot", id="dot-1"),
+        pytest.param({"empty_key_name": "empty."}, "must not start or end with a dot", id="dot-2"),
+        pytest.param({"empty_key_name": "a..b"}, "or hold two dots in a row", id="dot-run"),
+        pytest.param({"strip_key_dots": "yes"}, "Input should be a valid boolean", id="not-bool"),
         pytest.param({"max_depht": 3}, "Extra inputs are not permitted", id="unknown-key"),
     ],
 )

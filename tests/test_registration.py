@@ -26,6 +26,12 @@ AUDIT = {"processname": "audisp", "category": "execve", "details": {"auid": None
         ({"details.port": 22}, SSHD, True),
         ({"details.port": [23, 2222]}, SSHD, False),
         ({"details": "x"}, SSHD, False),  # an object never equals a value
+        ({"details.port": 22}, {"details": "port=22"}, False),  # a path through a scalar
+        ({"details.ports": 22}, {"details": {"ports": [22]}}, False),  # nor does a list
+        ({"details.auid": None}, AUDIT, True),  # null can be asked for...
+        ({"details.auid": None}, SSHD, False),  # ...and an absent field is not null
+        ({"details.id.orig_p": 22}, {"details": {"id": {"orig_p": 22}}}, True),
+        ({"details.id.orig_p": 22}, {"details": {"id": 22}}, False),
         (["hostname", {"category": "execve"}], AUDIT, True),
         (["hostname", {"category": "execve"}], SSHD, False),
     ],
