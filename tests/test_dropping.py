@@ -1,25 +1,15 @@
 """drop_rules and suppress_duplicates, run through the real plugin chain."""
 
 import pytest
+from plugin_chain import NORMALIZER, TIME, chain
 
 from mozdef.core import EventMeta
 from mozdef.core.chain import Chain
 from mozdef.core.config import ConfigError
-from mozdef.core.normalize import Normalizer, NormalizeSettings
-from mozdef.core.pluginmanager import Candidate, Plugins
 from mozdef.plugins.drop_rules import DropRules, RuleCount
 from mozdef.plugins.suppress_duplicates import SuppressDuplicates
 
-NORMALIZER = Normalizer(NormalizeSettings(), mozdefhostname="mozdef1.example.com")
-TIME = "2024-05-14T09:10:01+00:00"
 FIRST_TIME = "2024-05-14T09:00:00.000000+00:00"
-
-
-def chain(config_file, toml: str = "", **plugins: object) -> Chain:
-    candidates = [Candidate(name, "built-in", plugin) for name, plugin in plugins.items()]
-    found = Plugins(config_file(toml), candidates)
-    found.start()
-    return found.event_chain()
 
 
 def access_log(useragent: str, path: str = "/__heartbeat__", source: str = "10.0.4.17") -> dict:

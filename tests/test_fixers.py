@@ -3,24 +3,13 @@
 import copy
 
 import pytest
+from plugin_chain import NORMALIZER, TIME, chain
 
 from mozdef.core import EventMeta
 from mozdef.core.chain import Chain
 from mozdef.core.config import ConfigError
-from mozdef.core.normalize import Normalizer, NormalizeSettings
-from mozdef.core.pluginmanager import Candidate, Plugins
 from mozdef.plugins.ipfixup import IPFixup, parse_address
 from mozdef.plugins.keyfixup import KeyFixup
-
-NORMALIZER = Normalizer(NormalizeSettings(), mozdefhostname="mozdef1.example.com")
-TIME = "2024-05-14T09:10:01+00:00"
-
-
-def chain(config_file, toml: str = "", **plugins: object) -> Chain:
-    candidates = [Candidate(name, "built-in", plugin) for name, plugin in plugins.items()]
-    found = Plugins(config_file(toml), candidates)
-    found.start()
-    return found.event_chain()
 
 
 def ipfixup(config_file, toml: str = "") -> Chain:

@@ -1,24 +1,13 @@
 """network_tags and rule_tags, run through the real plugin chain on normalised events."""
 
 import pytest
+from plugin_chain import NORMALIZER, TIME, chain
 
 from mozdef.core import EventMeta
 from mozdef.core.chain import Chain
 from mozdef.core.config import ConfigError
-from mozdef.core.normalize import Normalizer, NormalizeSettings
-from mozdef.core.pluginmanager import Candidate, Plugins
 from mozdef.plugins.network_tags import NetworkTags
 from mozdef.plugins.rule_tags import RuleTags
-
-NORMALIZER = Normalizer(NormalizeSettings(), mozdefhostname="mozdef1.example.com")
-TIME = "2024-05-14T09:10:01+00:00"
-
-
-def chain(config_file, toml: str = "", **plugins: object) -> Chain:
-    candidates = [Candidate(name, "built-in", plugin) for name, plugin in plugins.items()]
-    found = Plugins(config_file(toml), candidates)
-    found.start()
-    return found.event_chain()
 
 
 def connection(source: str | None, destination: str | None = None, **details: object) -> dict:
