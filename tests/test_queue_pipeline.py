@@ -2,13 +2,12 @@
 a worker -> a real SQLite store; dead letters, and a store that is unavailable."""
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import gevent
 import orjson
 import pika
 import pytest
-from test_queue_support import Scratch, sqlite_store, sshd_events, stored_ids, wait_until
+from test_queue_support import Scratch, sshd_events, stored_ids, wait_until
 
 from mozdef.core.app import MozDef
 from mozdef.core.ingest import Ingestor, RawEvent, Status
@@ -20,19 +19,6 @@ from mozdef.core.queue.worker import REASON_HEADER, Worker
 from mozdef.core.store import Document, Outcome, Store, StoreUnavailable
 
 pytest_plugins = ["test_queue_support"]
-
-
-@pytest.fixture
-def mozdef(config_file) -> Iterator[MozDef]:
-    with MozDef(config_file('[mozdef]\nhostname = "worker.mozdef.test"\n')) as running:
-        yield running
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = sqlite_store(tmp_path / "events.sqlite3")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 worker reconnect by themselves, and every event the loginput confirmed is stored once."""
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import gevent
 import pytest
@@ -12,7 +10,6 @@ from test_queue_support import (
     Scratch,
     close_connections,
     free_port,
-    sqlite_store,
     sshd_events,
     stored_ids,
     wait_until,
@@ -28,19 +25,6 @@ from mozdef.core.queue.worker import Worker
 from mozdef.core.store import Store
 
 pytest_plugins = ["test_queue_support"]
-
-
-@pytest.fixture
-def mozdef(config_file) -> Iterator[MozDef]:
-    with MozDef(config_file('[mozdef]\nhostname = "worker.mozdef.test"\n')) as running:
-        yield running
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = sqlite_store(tmp_path / "events.sqlite3")
-    yield opened
-    opened.close()
 
 
 class Stream:

@@ -5,7 +5,6 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import gevent
@@ -142,12 +141,6 @@ def test_sources_are_configured_as_arrays_of_tables(config_file) -> None:
 def test_an_unknown_source_format_is_named_in_the_error(config_file) -> None:
     with pytest.raises(ConfigError, match=r"rabbitmq\.sources\.0\.format"):
         config_file('[[rabbitmq.sources]]\nformat = "gelf"\n')
-
-
-@pytest.fixture
-def mozdef(config_file) -> Iterator[MozDef]:
-    with MozDef(config_file('[mozdef]\nhostname = "worker.mozdef.test"\n')) as running:
-        yield running
 
 
 def test_events_from_configured_sources_are_consumed_and_stored(

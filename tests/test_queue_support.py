@@ -22,6 +22,7 @@ import pika
 import pika.exceptions
 import pytest
 
+from mozdef.core.app import MozDef
 from mozdef.core.ingest import RawEvent
 from mozdef.core.query import Search
 from mozdef.core.queue.settings import RabbitSettings, SourceSettings
@@ -331,3 +332,16 @@ def private_broker(broker: str, tmp_path: Path) -> Iterator[PrivateBroker]:
     node.start()
     yield node
     node.kill()
+
+
+@pytest.fixture
+def mozdef(config_file) -> Iterator[MozDef]:
+    with MozDef(config_file('[mozdef]\nhostname = "worker.mozdef.test"\n')) as running:
+        yield running
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = sqlite_store(tmp_path / "events.sqlite3")
+    yield opened
+    opened.close()
