@@ -335,6 +335,9 @@ class Normalizer:
                 severity = "INFO"
                 put(details, "originalseverity", chosen["severity"])
             event["severity"] = severity
+        summary = chosen.get("summary")
+        if type(summary) is str:  # syslog's message starts with the space after "sshd[12]:"
+            event["summary"] = summary.strip()
         event["tags"] = as_tags(chosen["tags"]) if "tags" in chosen else []
         event["details"] = details
         if error is not None:

@@ -307,7 +307,7 @@ RSYSLOG_TEMPLATE_NORMALISED = expected(
     source="authpriv",
     processname="sshd",
     processid="4321",
-    summary=" Accepted publickey for joe from 10.1.2.3 port 51234 ssh2",
+    summary="Accepted publickey for joe from 10.1.2.3 port 51234 ssh2",
 )
 
 # rsyslog's own property names: only syslogseverity is an alias; the rest are details.
@@ -1293,3 +1293,11 @@ def test_an_out_of_scale_severityvalue_is_kept() -> None:
 )
 def test_rsyslog_property_names_are_aliases(raw, field, value) -> None:
     assert normalize(raw)[field] == value
+
+
+@pytest.mark.parametrize(
+    ("message", "summary"),
+    [(" Failed password for root", "Failed password for root"), ("two\nlines \n", "two\nlines")],
+)
+def test_the_summary_loses_surrounding_whitespace(message, summary) -> None:
+    assert normalize({"msg": message})["summary"] == summary
