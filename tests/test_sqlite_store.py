@@ -1,12 +1,14 @@
 """The embedded SQLite store on real files: WAL, indexes in use, idempotent writes, full
 text, retention, aggregations, dead letters, failures, and hostile field names."""
 
+import math
 import os
 import resource
 import shutil
 import signal
 import sqlite3
 import tempfile
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ from mozdef.core.querysql import compile_search
 from mozdef.core.store import Document, StoreUnavailable
 from mozdef.core.stores import sqlite as sqlite_store
 from mozdef.core.stores.sqlite import SqliteSettings, SqliteStore
+from mozdef.core.timestamps import isoformat
 
 NOBODY = 65534
 
@@ -501,6 +504,7 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 def test_prune_deletes_what_is_older_than_the_retention(tmp_path):
     with open_store(tmp_path / "db.sqlite3", retention_days=7) as store:
+        store.next_prune = math.inf  # prune() on its own: no pass started by a write
         store.write([Document("events", f"d{days}", aged(days)) for days in (0, 3, 8, 10)])
         store.write([Document("events", "bad", {"x": 2**70})])  # a dead letter, refused now
         assert store.prune(now=NOW) == 2
@@ -521,12 +525,35 @@ def test_prune_deletes_what_is_older_than_the_retention(tmp_path):
 def test_prune_works_in_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(sqlite_store, "PRUNE_CHUNK", 2)
     with open_store(tmp_path / "db.sqlite3", retention_days=1) as store:
+        store.next_prune = math.inf  # prune() on its own: no pass started by a write
         store.write([Document("events", f"old{n}", aged(5)) for n in range(5)])
         store.write([Document("events", "new", aged(0))])
         assert store.prune(now=NOW, max_chunks=1) == 2
         assert store.prune(now=NOW, max_chunks=1) == 2
         assert store.prune(now=NOW) == 1
         assert found(store) == ["new"]
+
+
+def test_writes_run_the_retention_pass_a_chunk_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "PRUNE_CHUNK", 2)
+    today = isoformat(datetime.now(UTC))
+    with open_store(tmp_path / "db.sqlite3", retention_days=1) as store:
+        store.next_prune = math.inf
+        store.write([Document("events", f"old{n}", aged(19)) for n in range(3)])
+        assert len(found(store)) == 3
+
+        store.next_prune = 0  # a pass is due: the next write deletes one chunk
+        store.write([Document("events", "new1", event(today))])
+        assert sorted(found(store)) == ["new1", "old2"]
+        assert store.next_prune - time.monotonic() <= sqlite_store.PRUNE_RESUME
+
+        store.next_prune = 0
+        store.write([Document("events", "new2", event(today))])
+        assert sorted(found(store)) == ["new1", "new2"]
+        assert store.next_prune - time.monotonic() > sqlite_store.PRUNE_EVERY - 60
+
+        store.write([Document("events", "old9", aged(19))])  # not due: kept for now
+        assert "old9" in found(store)
 
 
 def test_retention_zero_keeps_everything(store):

@@ -31,9 +31,10 @@ redelivery alone fires. Rows may only be deleted by `prune`, which keeps the ind
 step.
 
 Retention: `prune()` deletes events older than `retention_days` (by `utctimestamp`)
-in chunks, each its own transaction, and dead letters older than that. The process
-that owns the store calls it periodically: the long-running service (hourly is
-plenty), or cron through the CLI for installations that only ingest in batches.
+in chunks, each its own transaction, and dead letters older than that. `write` runs
+one chunk when a pass is due (hourly, and every second while chunks remain), so every
+process that writes keeps the retention without a scheduler, and no write waits for
+more than one chunk.
 
 One store object holds one connection. Its calls must not overlap (the owner makes
 them one at a time), but they may come from another thread than the one that opened
@@ -44,7 +45,9 @@ writer waits up to `lock_timeout` for another writer before `StoreUnavailable`.
 """
 
 import itertools
+import logging
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -66,6 +69,8 @@ from mozdef.core.querysql import (
 from mozdef.core.schema import Section
 from mozdef.core.store import Document, Outcome, StoreUnavailable
 from mozdef.core.timestamps import isoformat
+
+logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 SCHEMA = f"""
@@ -142,6 +147,8 @@ INSERT INTO {FULL_TEXT_TABLE} ({FULL_TEXT_TABLE}, rowid, summary)
 DELETE_EXPIRED = f"DELETE FROM documents WHERE id IN ({EXPIRED})"
 DELETE_EXPIRED_DEAD_LETTERS = "DELETE FROM dead_letters WHERE refused < :cutoff"
 PRUNE_CHUNK = 10_000  # rows per prune transaction: bounded time holding the write lock
+PRUNE_EVERY = 3600.0  # seconds between retention passes
+PRUNE_RESUME = 1.0  # seconds before the next chunk while a pass has more to delete
 CACHE_KIB = 64 * 1024
 # Checkpoint (copy the WAL into the database, with a sync) after this many 4 KiB pages:
 # about every ten 1,000-event batches rather than after each one.
@@ -157,8 +164,8 @@ class SqliteSettings(Section):
         0,
         ge=0,
         le=36_500,
-        description="Delete events older than this many days (by utctimestamp) when the "
-        "store is pruned; 0 keeps them forever.",
+        description="Delete events older than this many days (by utctimestamp), checked "
+        "hourly as events are written; 0 keeps them forever.",
     )
     synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
@@ -182,6 +189,7 @@ class SqliteStore:
 
         self.settings = settings
         self.path = Path(settings.path)
+        self.next_prune = time.monotonic()  # the first write starts a pass
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.connection = connect(self.path, settings)
@@ -238,7 +246,19 @@ class SqliteStore:
             if refused:
                 now = isoformat(datetime.now(UTC))
                 connection.executemany(DEAD_LETTER, [(now, *row) for row in refused])
+        if self.settings.retention_days and time.monotonic() >= self.next_prune:
+            self.prune_a_chunk()
         return outcomes
+
+    def prune_a_chunk(self) -> None:
+        """One chunk of the retention pass, after a committed write. A failure here is
+        logged, not raised: the write it follows has been committed."""
+        try:
+            more = self.prune(max_chunks=1) >= PRUNE_CHUNK
+        except StoreUnavailable as exc:
+            logger.warning("retention: pruning %s failed, will retry: %s", self.path, exc)
+            more = False
+        self.next_prune = time.monotonic() + (PRUNE_RESUME if more else PRUNE_EVERY)
 
     def search(self, search: Search) -> Results:
         """Run a search; all its statements see one snapshot of the database. Raises
