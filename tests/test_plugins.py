@@ -221,3 +221,26 @@ def test_a_plugin_registered_for_nothing_leaves_the_chain(config_file) -> None:
     chain = found.event_chain()
     assert [link.name for link in chain.links] == ["busy"]
     assert chain.run(event(), EventMeta())["mozdef"]["plugins"] == ["busy"]
+
+
+class Enricher:
+    def __init__(self, key: str, fail: bool = False) -> None:
+        self.key, self.fail = key, fail
+
+    @hookimpl
+    def mozdef_enrich_alert(self, alert: dict, settings: PluginSettings) -> dict:
+        if self.fail:
+            raise TimeoutError("whois timed out")
+        alert.setdefault("enrichedby", []).append((self.key, settings.priority))
+        return alert
+
+
+def test_alert_enrichment_runs_in_chain_order_and_survives_a_failure(config_file) -> None:
+    config = config_file("[plugins.geo]\npriority = 5\n[plugins.whois]\npriority = 10\n")
+    found = plugins(
+        config, related=Enricher("related"), geo=Enricher("geo"), whois=Enricher("w", True)
+    )
+    alert = found.alert_chain().run({"summary": "10 ssh bruteforce attempts"}, EventMeta())
+    assert alert["enrichedby"] == [("geo", 5), ("related", 100)]
+    assert alert["mozdef"]["errors"] == ["whois: TimeoutError: whois timed out"]
+    assert alert["mozdef"]["plugins"] == ["geo", "whois", "related"]
