@@ -32,21 +32,25 @@ from mozdef.core.query import Search, Term, TermsAggregation
 from mozdef.core.querydsl import compile_search
 from mozdef.core.store import Document, Outcome, StoreUnavailable
 from mozdef.core.stores import StoreSection, open_store
-from mozdef.core.stores.cluster import (
-    ClusterSettings,
-    ClusterStore,
+from mozdef.core.stores.bulk import (
     IndexRequest,
     ItemResult,
     MalformedResponse,
     Verdict,
-    alias_actions,
     backoff_delay,
     bulk_body,
     classify,
-    concrete_index,
-    current_aliases,
     dead_letter,
     describe_error,
+)
+from mozdef.core.stores.cluster import (
+    ClusterSettings,
+    ClusterStore,
+)
+from mozdef.core.stores.layout import (
+    alias_actions,
+    concrete_index,
+    current_aliases,
     desired_aliases,
     load_templates,
 )

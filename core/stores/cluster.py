@@ -1,8 +1,9 @@
 """Elasticsearch and OpenSearch clusters, through their official clients.
 
-The store is thin: what it sends is built by pure functions below (the index a document
-goes to, the bulk body, the verdict on each item of a bulk response, the dead-letter
-document, the alias moves for a day), and `mozdef.core.querydsl` builds searches. The
+The store is thin: what it sends is built by pure functions elsewhere: the index a
+document goes to and the alias moves for a day in `mozdef.core.stores.layout`, the bulk
+body, the verdict on each item of a bulk response and the dead-letter document in
+`mozdef.core.stores.bulk`, searches in `mozdef.core.querydsl`. The
 client library is imported only when its backend is chosen.
 
 Index layout, as MozDef has always had it:
@@ -34,23 +35,38 @@ If retries run out, or the dead-letter index refuses an item, `write` raises
 when redelivered, overwriting what did get stored.
 """
 
-import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from enum import Enum
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
-import orjson
 from pydantic import Field, field_validator
 
 from mozdef.core.query import Results, Search
 from mozdef.core.querydsl import compile_search, read_results
 from mozdef.core.schema import Section
 from mozdef.core.store import Document, Outcome, StoreUnavailable
+from mozdef.core.stores.bulk import (
+    IndexRequest,
+    MalformedResponse,
+    Verdict,
+    backoff_delay,
+    bulk_body,
+    classify,
+    dead_letter,
+    retriable,
+)
+from mozdef.core.stores.layout import (
+    ALERTS,
+    EVENTS,
+    alias_actions,
+    concrete_index,
+    current_aliases,
+    desired_aliases,
+    layout_indices,
+    load_templates,
+)
 
 
 class ClusterSettings(Section):
@@ -119,195 +135,6 @@ class ClusterSettings(Section):
         if not hosts or not schemes <= {"http", "https"} or len(schemes) > 1:
             raise ValueError("give one or more URLs, all http:// or all https://")
         return hosts
-
-
-# ---- The index layout ------------------------------------------------------------------
-
-EVENTS, ALERTS = "events", "alerts"
-WEEK = 7
-
-
-def daily_index(day: date, prefix: str = "") -> str:
-    return f"{prefix}{EVENTS}-{day:%Y%m%d}"
-
-
-def monthly_index(day: date, prefix: str = "") -> str:
-    return f"{prefix}{ALERTS}-{day:%Y%m}"
-
-
-def receipt_day(event: Mapping[str, Any], now: datetime) -> date:
-    """The UTC day the event was received; `now`'s if it does not say."""
-    received = event.get("receivedtimestamp")
-    if isinstance(received, str):
-        try:
-            moment = datetime.fromisoformat(received)
-        except ValueError:
-            return now.date()
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
-        return moment.date()
-    return now.date()
-
-
-def concrete_index(logical: str, event: Mapping[str, Any], now: datetime, prefix: str) -> str:
-    """The index a document of the logical index `logical` is written to."""
-    if logical == EVENTS:
-        return daily_index(receipt_day(event, now), prefix)
-    if logical == ALERTS:
-        return monthly_index(receipt_day(event, now), prefix)
-    return prefix + logical
-
-
-def layout_indices(day: date, prefix: str) -> tuple[str, str]:
-    """The indices that must exist on `day`."""
-    return daily_index(day, prefix), monthly_index(day, prefix)
-
-
-def desired_aliases(day: date, existing: Iterable[str], prefix: str) -> dict[str, set[str]]:
-    """Alias -> the indices it should cover on `day`, given the indices that exist."""
-    existing = set(existing)
-    week = {daily_index(day - timedelta(days=n), prefix) for n in range(WEEK)}
-    return {
-        f"{prefix}{EVENTS}": {daily_index(day, prefix)},
-        f"{prefix}{EVENTS}-previous": {daily_index(day - timedelta(days=1), prefix)} & existing,
-        f"{prefix}{EVENTS}-weekly": week & existing,
-        f"{prefix}{ALERTS}": {monthly_index(day, prefix)},
-    }
-
-
-def alias_actions(
-    desired: Mapping[str, set[str]], current: Mapping[str, Iterable[str]]
-) -> list[dict]:
-    """The `update_aliases` actions that turn `current` ({index: its aliases}) into
-    `desired`; none when they already agree. Applied in one atomic request."""
-    actions = []
-    for alias, wanted in sorted(desired.items()):
-        holding = {index for index, aliases in current.items() if alias in aliases}
-        actions += [{"remove": {"index": i, "alias": alias}} for i in sorted(holding - wanted)]
-        actions += [{"add": {"index": i, "alias": alias}} for i in sorted(wanted - holding)]
-    return actions
-
-
-def current_aliases(response: Mapping[str, Any]) -> dict[str, set[str]]:
-    """A `get_alias` response as {index: its aliases}."""
-    return {index: set(entry.get("aliases", {})) for index, entry in response.items()}
-
-
-TEMPLATE_FILE = re.compile(r"index-template-(?P<kind>[a-z0-9_-]+)\.json")
-
-
-def load_templates(folder: Path | str, prefix: str = "") -> dict[str, dict]:
-    """Template name -> composable index template body, from `index-template-*.json`
-    files; names and index patterns get `prefix`."""
-    templates = {}
-    for path in sorted(Path(folder).glob("index-template-*.json")):
-        found = TEMPLATE_FILE.fullmatch(path.name)
-        if found is None:
-            continue
-        body = orjson.loads(path.read_bytes())
-        body["index_patterns"] = [prefix + pattern for pattern in body["index_patterns"]]
-        templates[f"{prefix}mozdef-{found['kind']}"] = body
-    if not templates:
-        raise FileNotFoundError(f"no index-template-*.json in {folder}")
-    return templates
-
-
-# ---- Bulk requests and their outcomes --------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class IndexRequest:
-    """One document on its way into an index; `refused` is set on the copy headed for
-    the dead-letter index, holding why the original was refused."""
-
-    index: str
-    doc_id: str
-    source: Mapping[str, Any]
-    refused: str | None = None
-
-
-def bulk_body(requests: Sequence[IndexRequest]) -> list[dict]:
-    """The action and document lines of a bulk request."""
-    lines: list[dict] = []
-    for request in requests:
-        lines.append({"index": {"_index": request.index, "_id": request.doc_id}})
-        lines.append(dict(request.source))
-    return lines
-
-
-class Verdict(Enum):
-    STORED = "stored"
-    RETRY = "retry"  # the cluster was busy or failing (429, 5xx): send it again later
-    DEAD_LETTER = "dead-letter"  # the cluster will never take it as it is
-
-
-@dataclass(frozen=True, slots=True)
-class ItemResult:
-    """What the cluster said about one item of a bulk request."""
-
-    status: int | None
-    error: str | None = None
-
-    @property
-    def verdict(self) -> Verdict:
-        if self.status is not None and 200 <= self.status < 300:
-            return Verdict.STORED
-        if retriable(self.status):
-            return Verdict.RETRY
-        return Verdict.DEAD_LETTER
-
-
-def retriable(status: int | None) -> bool:
-    """No answer, too many requests, or a server-side failure: worth trying again."""
-    return status is None or status == 429 or status >= 500
-
-
-def describe_error(error: Any) -> str:
-    """An error object of a response as one line: type, reason, and what caused it."""
-    if not isinstance(error, Mapping):
-        return str(error)
-    text = f"{error.get('type', 'error')}: {error.get('reason', '')}".rstrip(": ")
-    cause = error.get("caused_by")
-    return f"{text} (caused by {describe_error(cause)})" if cause else text
-
-
-class MalformedResponse(Exception):
-    """The cluster's answer to a bulk request is not one result per item."""
-
-
-def classify(response: Mapping[str, Any], count: int) -> list[ItemResult]:
-    """One result per item of a bulk response, in request order."""
-    items = response.get("items")
-    if not isinstance(items, list) or len(items) != count:
-        raise MalformedResponse(f"expected {count} items in the bulk response")
-    results = []
-    for item in items:
-        (outcome,) = item.values()  # keyed by the action: {"index": {...}}
-        error = outcome.get("error")
-        results.append(ItemResult(outcome.get("status"), describe_error(error) if error else None))
-    return results
-
-
-def dead_letter(
-    request: IndexRequest, result: ItemResult, index: str, now: datetime
-) -> IndexRequest:
-    """The refused document wrapped for the dead-letter index. The event is kept as JSON
-    text, so that what the events mapping refused cannot be refused again here."""
-    error = result.error or f"status {result.status}"
-    source = {
-        "utctimestamp": now.isoformat(),
-        "index": request.index,
-        "doc_id": request.doc_id,
-        "status": result.status,
-        "error": error,
-        "event": orjson.dumps(request.source, default=str).decode(),
-    }
-    return IndexRequest(index, request.doc_id, source, refused=error)
-
-
-def backoff_delay(failures: int, first: float, longest: float) -> float:
-    """Seconds to wait after the `failures`-th failed send: first, twice that, four times..."""
-    return min(longest, first * 2 ** (failures - 1))
 
 
 # ---- The clients -----------------------------------------------------------------------
