@@ -82,7 +82,8 @@ class App:
         )
         self.outcomes = Counter(
             "mozdef_http_events_total",
-            "Events by what became of them: stored, dropped (by a plugin), rejected "
+            "Events by what became of them: stored, queued (confirmed by RabbitMQ), "
+            "dropped (by a plugin), rejected "
             "(malformed), dead_lettered (refused by the store), failed (not committed).",
             ("endpoint", "outcome"),
         )
