@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from mozdef.core.addresses import AddressMap
-from mozdef.core.registration import MISSING, Matcher, lookup, split_path
+from mozdef.core.registration import MISSING, Matcher, at_path, split_path
 from mozdef.core.schema import Section
 
 Test = Callable[[Any], bool]
@@ -59,22 +59,6 @@ def compile_match(match: Mapping[str, Any], rule: str) -> Matcher:
         return True
 
     return every
-
-
-def at_path(parts: tuple[str, ...], function: Callable[[Any], Any]) -> Callable[[dict], Any]:
-    """`function` applied to the value at a dotted path (MISSING when absent)."""
-    if len(parts) == 1:
-        (key,) = parts
-        return lambda event: function(event.get(key, MISSING))
-    if len(parts) == 2:
-        outer, inner = parts
-
-        def nested(event: dict) -> Any:
-            parent = event.get(outer)
-            return function(parent.get(inner, MISSING) if type(parent) is dict else MISSING)
-
-        return nested
-    return lambda event: function(lookup(event, parts))
 
 
 def compile_condition(spec: Any) -> Test:

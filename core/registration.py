@@ -80,55 +80,40 @@ def split_path(path: str) -> tuple[str, ...]:
 
 
 def field_present(path: str) -> Matcher:
-    parts = split_path(path)
-    if len(parts) == 1:
-        (key,) = parts
-        return lambda event: event.get(key) is not None
-    if len(parts) == 2:  # details.x, by far the commonest: no loop
-        outer, inner = parts
+    return at_path(split_path(path), present)
 
-        def child_present(event: dict) -> bool:
-            parent = event.get(outer)
-            return type(parent) is dict and parent.get(inner) is not None
 
-        return child_present
-    return lambda event: lookup(event, parts) not in (None, MISSING)
+def present(value: Any) -> bool:
+    return value is not None and value is not MISSING
 
 
 def field_in(path: str, values: Any) -> Matcher:
-    parts = split_path(path)
     wanted = frozenset(values) if isinstance(values, list | tuple | set | frozenset) else {values}
-    if len(parts) == 1:
-        (key,) = parts
 
-        def top_level_in(event: dict) -> bool:
-            try:
-                return event.get(key) in wanted
-            except TypeError:  # an unhashable value (an object or a list) equals nothing
-                return False
-
-        return top_level_in
-    if len(parts) == 2:  # details.x, by far the commonest: no loop
-        outer, inner = parts
-
-        def child_in(event: dict) -> bool:
-            parent = event.get(outer)
-            if not isinstance(parent, dict):
-                return False
-            try:
-                return parent.get(inner, MISSING) in wanted
-            except TypeError:
-                return False
-
-        return child_in
-
-    def nested_in(event: dict) -> bool:
+    def is_wanted(value: Any) -> bool:
         try:
-            return lookup(event, parts) in wanted
-        except TypeError:
+            return value in wanted  # MISSING, for an absent field, is never wanted
+        except TypeError:  # an unhashable value (an object or a list) equals nothing
             return False
 
-    return nested_in
+    return at_path(split_path(path), is_wanted)
+
+
+def at_path(parts: tuple[str, ...], function: Callable[[Any], Any]) -> Callable[[dict], Any]:
+    """`function` applied to the value at a dotted path (MISSING when absent); paths of
+    one or two parts, by far the commonest, are read without a loop."""
+    if len(parts) == 1:
+        (key,) = parts
+        return lambda event: function(event.get(key, MISSING))
+    if len(parts) == 2:
+        outer, inner = parts
+
+        def nested(event: dict) -> Any:
+            parent = event.get(outer)
+            return function(parent.get(inner, MISSING) if type(parent) is dict else MISSING)
+
+        return nested
+    return lambda event: function(lookup(event, parts))
 
 
 def lookup(event: dict, parts: tuple[str, ...]) -> Any:

@@ -24,8 +24,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 
 from mozdef.core import DROP, PluginSettings, hookimpl
-from mozdef.core.conditions import at_path
-from mozdef.core.registration import split_path
+from mozdef.core.registration import at_path, split_path
 
 DEFAULT_KEY_FIELDS = ["hostname", "processname", "summary", "category", "details.sourceipaddress"]
 

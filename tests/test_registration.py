@@ -13,6 +13,8 @@ AUDIT = {"processname": "audisp", "category": "execve", "details": {"auid": None
     [
         ("*", AUDIT, True),
         (False, SSHD, False),
+        ({"hostname": None}, SSHD, False),  # an absent field is not null, at any depth
+        ({"details.missing": None}, SSHD, False),
         ("processname", SSHD, True),
         ("hostname", SSHD, False),
         ("details.sourceipaddress", SSHD, True),
