@@ -199,9 +199,11 @@ def pam_auth_failure(line: str) -> tuple[str, dict[str, str]] | None:
 
 
 def move(source: dict, target: dict, names: Mapping[str, str]) -> None:
-    """Move each key of `names` present in `source` to `target`, under its new name."""
+    """Move each key of `names` present in `source` to `target`, under its new name,
+    unless `target` already has that name (ipfixup may have filled it from another
+    alias and checked it): then the value stays where it was, so nothing is lost."""
     for old, new in names.items():
-        if old in source:
+        if old in source and target.get(new) is None:
             target[new] = source.pop(old)
 
 

@@ -8,6 +8,7 @@ from plugin_chain import NORMALIZER, TIME, chain
 from mozdef.core import EventMeta
 from mozdef.core.chain import Chain
 from mozdef.core.config import ConfigError
+from mozdef.plugins import zeek
 from mozdef.plugins.ipfixup import IPFixup, parse_address
 from mozdef.plugins.keyfixup import KeyFixup
 
@@ -468,3 +469,14 @@ def test_keyfixup_prepares_custom_events_for_ipfixup(config_file) -> None:
     fixed = chain(config_file, keyfixup=KeyFixup(), ipfixup=IPFixup()).run(event, EventMeta())
     assert fixed["details"] == {"sourceipaddress": "10.0.0.1", "sourceport": 8443}
     assert fixed["mozdef"]["plugins"] == ["keyfixup", "ipfixup"]
+
+
+def test_a_parser_never_overwrites_an_address_ipfixup_has_set(config_file) -> None:
+    """A Zeek notice with both `src` and `id.orig_h`: ipfixup takes `src` first, and the
+    zeek parser must not replace it with the other, losing one of the two addresses."""
+    pipeline = chain(config_file, ipfixup=IPFixup(), zeek=zeek)
+    notice = {"_path": "notice", "ts": 1.0, "note": "Scan::Port_Scan"}
+    event = NORMALIZER.normalize({**notice, "src": "10.9.9.9", "id.orig_h": "10.0.0.64"})
+    details = pipeline.run(event, EventMeta())["details"]
+    assert details["sourceipaddress"] == "10.9.9.9"
+    assert "10.0.0.64" in details.values()  # kept under its own name
