@@ -9,10 +9,10 @@ from mozdef.core.app import MozDef
 from mozdef.core.http.committer import Committer
 from mozdef.core.http.metrics import Histogram
 from mozdef.core.http.sink import SinkUnavailable
-from mozdef.core.http.storethread import StoreThread
 from mozdef.core.ingest import Ingestor, RawEvent, Result, Status
 from mozdef.core.store import StoreUnavailable
 from mozdef.core.stores import open_store
+from mozdef.core.storethread import StoreThread
 
 
 class Recorder:

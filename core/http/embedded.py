@@ -11,9 +11,9 @@ from mozdef.core.app import MozDef
 from mozdef.core.config import Config
 from mozdef.core.http.committer import Committer
 from mozdef.core.http.metrics import Collected, Histogram, Registry, plugin_samples, plugin_seconds
-from mozdef.core.http.storethread import StoreThread
 from mozdef.core.ingest import Ingestor, RawEvent, Result
 from mozdef.core.stores import open_store
+from mozdef.core.storethread import StoreThread
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 

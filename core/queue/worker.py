@@ -38,6 +38,7 @@ from mozdef.core.queue.sources import Decoder, raw_events_decoder, source_decode
 from mozdef.core.queue.topology import declare_dead_letters, declare_events, declare_source
 from mozdef.core.store import StoreUnavailable
 from mozdef.core.stores import open_store
+from mozdef.core.storethread import StoreThread
 
 logger = logging.getLogger(__name__)
 
@@ -302,8 +303,11 @@ def dead_letter_properties(letter: DeadLetter) -> pika.BasicProperties:
 
 
 def run_worker(config: Config) -> None:
-    """`mozdef run --role worker`: consume until SIGTERM or SIGINT."""
-    with MozDef(config) as mozdef, closing(open_store(config.settings.store)) as store:
+    """`mozdef run --role worker`: consume until SIGTERM or SIGINT. The store runs on
+    its own thread, so that a slow commit never stalls the broker connection's loop
+    (and its heartbeats)."""
+    opened = StoreThread(lambda: open_store(config.settings.store))
+    with MozDef(config) as mozdef, closing(opened) as store:
         worker = Worker(Ingestor(mozdef, store), config.settings.rabbitmq)
         for signum in (signal.SIGTERM, signal.SIGINT):
             gevent.signal_handler(signum, worker.stop)

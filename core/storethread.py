@@ -1,4 +1,5 @@
-"""A store run on its own operating-system thread, for a gevent server.
+"""A store run on its own operating-system thread, for gevent processes (the HTTP
+server, the queue worker).
 
 A store call blocks (SQLite's fsync, a cluster's bulk request): made in the hub's thread
 it would stall every connection. Here each call runs on one dedicated thread while the
