@@ -13,6 +13,7 @@ from mozdef.core.parsing import (
     LineParser,
     Parsed,
     ProgramParserSettings,
+    endpoint,
     ip_address,
     port,
     processnames_field,
@@ -70,13 +71,6 @@ def parse(line: str) -> Parsed | None:
         f"filterlog {action} {direction} on {interface}: {protocol} "
         f"{endpoint(source, sourceport)} -> {endpoint(destination, destinationport)}",
     )
-
-
-def endpoint(address: str, port: int | None) -> str:
-    """`1.2.3.4:22`, `[2001:db8::1]:22`, or the address alone when there is no port."""
-    if port is None:
-        return address
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 plugin = LineParser(FilterlogSettings, parse, TAG)

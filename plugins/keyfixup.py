@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import Field
 
 from mozdef.core import EventMeta, PluginSettings, hookimpl
-from mozdef.core.normalize import free_name
+from mozdef.core.normalize import put
 
 # Set by `Normalizer.accept_custom` at the top level; a normalised event never has it
 # there (unknown top-level keys go under details).
@@ -87,7 +87,7 @@ def rename(obj: dict, renames: list[tuple[str, str]]) -> None:
     """Move each (key, name) of `renames` to its new name, after the keys that stay."""
     moved = [(name, obj.pop(key)) for key, name in renames]
     for name, value in moved:
-        obj[free_name(obj, name) if name in obj else name] = value
+        put(obj, name, value)
 
 
 def lowercase_keys(value: dict | list) -> bool:

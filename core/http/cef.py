@@ -15,6 +15,8 @@ CEF severity (0-10, or Low/Medium/High/Very-High) becomes a MozDef severity.
 
 import re
 
+from mozdef.core.timestamps import MONTHS
+
 # Standard extension keys (lowercased) and the details field each becomes.
 FIELD_NAMES = {
     "act": "action",
@@ -93,12 +95,6 @@ CEF_TIME = re.compile(
     r"(?P<month>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?P<year>\d{4}) (?P<clock>\d\d:\d\d:\d\d)"
     r"(?:\.(?P<fraction>\d{1,3}))?(?: (?P<zone>\S+))?$"
 )
-MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
 UTC_NAMES = frozenset(("utc", "gmt", "z"))
 
 
