@@ -38,7 +38,6 @@ config_option = click.option(
     "-c",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar="MOZDEF_CONFIG",
     help="Configuration file. Default: $MOZDEF_CONFIG, else ./mozdef.toml if present, "
     "else built-in defaults.",
 )

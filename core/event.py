@@ -4,14 +4,7 @@ from dataclasses import dataclass
 
 
 class Drop:
-    """The value a plugin returns to drop an event; use the `DROP` singleton."""
-
-    _instance: "Drop | None" = None
-
-    def __new__(cls) -> "Drop":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    """The type of `DROP`, the value a plugin returns to drop an event."""
 
     def __repr__(self) -> str:
         return "DROP"

@@ -24,7 +24,7 @@ class Record:
 
 
 def read_records(stream: BinaryIO) -> Iterator[Record]:
-    """Yield every item of the input, in order."""
+    """Yield every item of the input, in order; each line or document is parsed once."""
     lines = enumerate(stream, 1)
     first = next(((number, line) for number, line in lines if line.strip()), None)
     if first is None:
@@ -34,44 +34,48 @@ def read_records(stream: BinaryIO) -> Iterator[Record]:
     if text.startswith(b"["):
         yield from read_document(line + stream.read())
         return
-    if text.startswith(b"{") and not parses(text):
+    value, error = loads(text)
+    if error is not None and text.startswith(b"{"):
         # Pretty-printed (a CloudTrail file, say), or a bad first line of NDJSON.
         data = line + stream.read()
-        if parses(data):
-            yield from read_document(data)
+        document, document_error = loads(data)
+        if document_error is None:
+            yield from document_records(document)
             return
         lines = enumerate(data.splitlines(), number)
     else:
-        yield from parse_line(number, line)
+        yield from line_records(number, value, error)
     for number, line in lines:
         if line.strip():
-            yield from parse_line(number, line)
+            yield from line_records(number, *loads(line))
 
 
-def parses(text: bytes) -> bool:
+def loads(data: bytes) -> tuple[object, str | None]:
+    """(the parsed value, None), or (None, why it is not JSON)."""
     try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return False
-    return True
-
-
-def parse_line(number: int, line: bytes) -> Iterator[Record]:
-    try:
-        value = orjson.loads(line)
+        return orjson.loads(data), None
     except orjson.JSONDecodeError as exc:
-        yield Record(f"line {number}", error=f"not valid JSON: {exc}")
-        return
-    yield from expand(value, f"line {number}")
+        return None, f"not valid JSON: {exc}"
+
+
+def line_records(number: int, value: object, error: str | None) -> Iterator[Record]:
+    where = f"line {number}"
+    if error is not None:
+        yield Record(where, error=error)
+    else:
+        yield from expand(value, where)
 
 
 def read_document(data: bytes) -> Iterator[Record]:
     """A whole-input JSON document: an array of events, or a CloudTrail log file."""
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        yield Record("input", error=f"not valid JSON: {exc}")
+    value, error = loads(data)
+    if error is not None:
+        yield Record("input", error=error)
         return
+    yield from document_records(value)
+
+
+def document_records(value: object) -> Iterator[Record]:
     if isinstance(value, list):
         for number, item in enumerate(value, 1):
             yield Record(f"item {number}", item)

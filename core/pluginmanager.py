@@ -117,9 +117,6 @@ class Plugins:
             (info for info in self.all.values() if info.settings.enabled),
             key=lambda info: info.sort_key,
         )
-        for info in self.all.values():
-            if not info.settings.enabled:
-                self.manager.set_blocked(info.name)
 
     def register(self, candidate: Candidate) -> None:
         if candidate.name in self.all:
