@@ -67,7 +67,7 @@ class Chain:
     def __init__(self, links: list[Link]) -> None:
         self.links = links
         # Unpacked once, so that the loop does no attribute lookups it can avoid.
-        self.steps = [(link.wants, link.call, link.stats, link.name, link) for link in links]
+        self.steps = [(link.wants, link.call, link.stats, link.name, link.log) for link in links]
 
     def run(self, item: dict, meta: EventMeta) -> dict | None:
         """The item after every plugin that wants it, or None if one dropped it.
@@ -77,7 +77,7 @@ class Chain:
         """
         ran = []
         clock = time.perf_counter_ns
-        for wants, call, stats, name, link in self.steps:
+        for wants, call, stats, name, log in self.steps:
             if not wants(item):
                 continue
             ran.append(name)
@@ -88,7 +88,7 @@ class Chain:
                 stats.nanoseconds += clock() - started
                 stats.seen += 1
                 stats.errors += 1
-                link.log.exception("plugin %s failed", name)
+                log.exception("plugin %s failed", name)
                 note_error(item, f"{name}: {type(exc).__name__}: {exc}")
                 continue
             stats.nanoseconds += clock() - started

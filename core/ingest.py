@@ -68,6 +68,9 @@ class Result:
     reason: str | None = None
 
 
+STORING = Result(Status.STORED)  # a placeholder while the batch is being written
+
+
 class Ingestor:
     """Runs batches of raw events through the pipeline into the store."""
 
@@ -79,9 +82,8 @@ class Ingestor:
     def ingest(self, batch: Iterable[RawEvent]) -> list[Result]:
         """Process and commit a batch; one result per item, in order. Raises
         `StoreUnavailable` if the store could not commit: then nothing was stored."""
-        results: list[Result | None] = []
-        documents: list[Document] = []
-        metas: list[EventMeta] = []
+        results: list[Result] = []
+        pending: list[tuple[int, EventMeta, Document]] = []  # (position, meta, document)
         for raw in batch:
             meta = EventMeta(source=raw.source, doc_id=raw.doc_id)
             try:
@@ -93,23 +95,15 @@ class Ingestor:
                 results.append(Result(Status.DROPPED))
                 continue
             meta.doc_id = meta.doc_id or DOCUMENT_IDS.new()
-            documents.append(Document(meta.index, meta.doc_id, event))
-            metas.append(meta)
-            results.append(None)  # filled in from the store's outcome
-        outcomes = self.store.write(documents) if documents else []
-        written = iter(zip(metas, documents, outcomes, strict=True))
-        stored = []
-        for position, result in enumerate(results):
-            if result is None:
-                meta, document, outcome = next(written)
-                if outcome.stored:
-                    stored.append((document.event, meta))
-                status = Status.STORED if outcome.stored else Status.DEAD_LETTERED
-                results[position] = Result(status, outcome.doc_id, outcome.error)
-        if self.notify_stored is not None:
-            for event, meta in stored:
-                self.notify_stored(event=event, meta=meta)
-        return results  # type: ignore[return-value]
+            pending.append((len(results), meta, Document(meta.index, meta.doc_id, event)))
+            results.append(STORING)  # replaced below by the store's outcome
+        outcomes = self.store.write([document for _, _, document in pending]) if pending else []
+        for (position, meta, document), outcome in zip(pending, outcomes, strict=True):
+            status = Status.STORED if outcome.stored else Status.DEAD_LETTERED
+            results[position] = Result(status, outcome.doc_id, outcome.error)
+            if outcome.stored and self.notify_stored is not None:
+                self.notify_stored(event=document.event, meta=meta)
+        return results
 
     def process(self, raw: RawEvent, meta: EventMeta) -> dict | None:
         if raw.application is not None:
