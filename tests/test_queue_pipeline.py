@@ -1,6 +1,7 @@
 """Queue mode end to end in one process: the loginput's publisher -> a real RabbitMQ ->
 a worker -> a real SQLite store; dead letters, and a store that is unavailable."""
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 
 import gevent
@@ -16,7 +17,9 @@ from mozdef.core.queue.messages import MESSAGE_TYPE
 from mozdef.core.queue.publisher import Publisher
 from mozdef.core.queue.settings import RabbitSettings
 from mozdef.core.queue.worker import REASON_HEADER, Worker
-from mozdef.core.store import Document, Outcome, Store, StoreUnavailable
+from mozdef.core.store import Document, Outcome, Store
+from mozdef.core.stores import StoreSection, open_store
+from mozdef.core.stores.sqlite import SqliteSettings
 
 pytest_plugins = ["test_queue_support"]
 
@@ -134,18 +137,13 @@ def test_messages_that_can_never_be_processed_are_dead_lettered_once_with_the_re
     assert "plain-json-event" in stored_ids(store)
 
 
-class FlakyStore:
-    """The real store, unavailable for its first `failures` writes (a database that is
-    locked or a cluster that is down: out of reach of a test otherwise)."""
+class StoreWrapper:
+    """The real store, with a test's fault injected around its writes."""
 
-    def __init__(self, store: Store, failures: int) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.failures = failures
 
     def write(self, documents: Sequence[Document]) -> list[Outcome]:
-        if self.failures:
-            self.failures -= 1
-            raise StoreUnavailable("the store is down for this test")
         return self.store.write(documents)
 
     def search(self, search: Search):
@@ -156,20 +154,29 @@ class FlakyStore:
 
 
 def test_a_batch_the_store_cannot_take_goes_back_to_the_queue(
-    publisher, mozdef, store, settings, scratch
+    publisher, mozdef, settings, scratch, tmp_path
 ) -> None:
-    results = publisher.accept(sshd_events(100))
-    flaky = FlakyStore(store, failures=2)
-    worker, greenlet = run_worker(mozdef, flaky, settings)
-    wait_until(lambda: store.search(Search(size=1)).total == 100, 20, "the events")
-    stop(worker, greenlet)
-    assert flaky.failures == 0
-    assert sorted(stored_ids(store)) == sorted(result.doc_id for result in results)
+    path = tmp_path / "locked.sqlite3"
+    store = open_store(StoreSection(sqlite=SqliteSettings(path=str(path), lock_timeout=0.2)))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process is writing: the store is unavailable
+    try:
+        results = publisher.accept(sshd_events(100))
+        worker, greenlet = run_worker(mozdef, store, settings)
+        gevent.sleep(1.5)
+        assert store.search(Search(size=1)).total == 0  # nothing stored, nothing lost
+        holder.execute("ROLLBACK")
+        wait_until(lambda: store.search(Search(size=1)).total == 100, 30, "the events")
+        stop(worker, greenlet)
+        assert sorted(stored_ids(store)) == sorted(result.doc_id for result in results)
+    finally:
+        holder.close()
+        store.close()
     assert scratch.depth(settings.queue) == 0
     assert scratch.depth(settings.dead_letter_queue) == 0
 
 
-class BrokenOnMarker(FlakyStore):
+class BrokenOnMarker(StoreWrapper):
     """A store that fails outright (not 'unavailable') on one particular event."""
 
     def write(self, documents: Sequence[Document]) -> list[Outcome]:
@@ -183,7 +190,7 @@ def test_a_message_that_makes_processing_fail_is_found_and_dead_lettered(
 ) -> None:
     for start in range(0, 100, 10):  # ten messages of ten events
         publisher.accept(sshd_events(10, start))
-    worker, greenlet = run_worker(mozdef, BrokenOnMarker(store, 0), settings)
+    worker, greenlet = run_worker(mozdef, BrokenOnMarker(store), settings)
     wait_until(lambda: scratch.depth(settings.dead_letter_queue) == 1, 20, "the dead letter")
     wait_until(lambda: store.search(Search(size=1)).total == 90, 20, "the other events")
     stop(worker, greenlet)
@@ -193,12 +200,12 @@ def test_a_message_that_makes_processing_fail_is_found_and_dead_lettered(
     assert scratch.depth(settings.queue) == 0
 
 
-class CrashAfterCommit(FlakyStore):
+class CrashAfterCommit(StoreWrapper):
     """Commits the first batch, then drops the worker's connection before it can
     acknowledge: the window in which a crash makes the broker redeliver stored events."""
 
     def __init__(self, store: Store) -> None:
-        super().__init__(store, 0)
+        super().__init__(store)
         self.worker: Worker | None = None
         self.written: list[str] = []
 
