@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from query_cases import CASES, EVENTS
 
+from mozdef.core.backoff import backoff_delay
 from mozdef.core.query import Search, Term, TermsAggregation
 from mozdef.core.querydsl import compile_search
 from mozdef.core.store import Document, Outcome, StoreUnavailable
@@ -37,7 +38,6 @@ from mozdef.core.stores.bulk import (
     ItemResult,
     MalformedResponse,
     Verdict,
-    backoff_delay,
     bulk_body,
     classify,
     dead_letter,

@@ -28,6 +28,7 @@ import pika.exceptions
 from pika.adapters.gevent_connection import GeventConnection
 from pika.spec import Basic, BasicProperties
 
+from mozdef.core.backoff import backoff_delay
 from mozdef.core.queue.settings import RabbitSettings
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class Link:
         return f"{self.parameters.host}:{self.parameters.port}"
 
     def run(self) -> None:
-        delay = self.settings.reconnect_min
+        failures = 0
         while not self.closing:
             try:
                 self.connect()
@@ -101,6 +102,10 @@ class Link:
                 self.disconnect()
                 if self.closing:
                     break
+                failures += 1
+                delay = backoff_delay(
+                    failures, self.settings.reconnect_min, self.settings.reconnect_max
+                )
                 logger.warning(
                     "%s: cannot connect to RabbitMQ at %s (%s); retrying in %.1f s",
                     self.name,
@@ -109,9 +114,8 @@ class Link:
                     delay,
                 )
                 gevent.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.settings.reconnect_max)
                 continue
-            delay = self.settings.reconnect_min
+            failures = 0
             logger.info("%s: connected to RabbitMQ at %s", self.name, self.where)
             reason = self.lost.get()
             self.disconnect()

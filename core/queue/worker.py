@@ -29,6 +29,7 @@ import pika
 import pika.exceptions
 
 from mozdef.core.app import MozDef
+from mozdef.core.backoff import backoff_delay
 from mozdef.core.config import Config
 from mozdef.core.ingest import Ingestor, RawEvent, Status
 from mozdef.core.queue.link import BrokerUnavailable, Link
@@ -169,8 +170,8 @@ class Worker:
             self.store_failures = 0
         except StoreUnavailable as exc:
             self.store_failures += 1
-            pause = min(
-                self.settings.reconnect_min * 2**self.store_failures, self.settings.reconnect_max
+            pause = backoff_delay(
+                self.store_failures + 1, self.settings.reconnect_min, self.settings.reconnect_max
             )
             logger.warning(
                 "store unavailable (%s): %d message(s) go back to the queue in %.1f s",

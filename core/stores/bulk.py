@@ -98,8 +98,3 @@ def dead_letter(
         "event": orjson.dumps(request.source, default=str).decode(),
     }
     return IndexRequest(index, request.doc_id, source, refused=error)
-
-
-def backoff_delay(failures: int, first: float, longest: float) -> float:
-    """Seconds to wait after the `failures`-th failed send: first, twice that, four times..."""
-    return min(longest, first * 2 ** (failures - 1))

@@ -43,6 +43,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from mozdef.core.backoff import backoff_delay
 from mozdef.core.query import Results, Search
 from mozdef.core.querydsl import compile_search, read_results
 from mozdef.core.schema import Section
@@ -51,7 +52,6 @@ from mozdef.core.stores.bulk import (
     IndexRequest,
     MalformedResponse,
     Verdict,
-    backoff_delay,
     bulk_body,
     classify,
     dead_letter,
