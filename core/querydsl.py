@@ -18,7 +18,6 @@ relies on the mappings of the index templates in `conf/elasticsearch/`:
 
 import ipaddress
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from mozdef.core.query import (
@@ -38,6 +37,7 @@ from mozdef.core.query import (
     TimeWindow,
     Wildcard,
 )
+from mozdef.core.timestamps import isoformat
 
 TEXT_FIELDS = frozenset({"summary"})  # mapped as text with a `.keyword` subfield
 DEFAULT_FIELD = "summary"  # where a query string's unqualified terms look
@@ -98,19 +98,12 @@ def compile_bool(query: Bool) -> dict:
     return {"bool": clauses}
 
 
-def timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC; a naive time is taken to be UTC already."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
-
-
 def compile_window(window: TimeWindow) -> dict:
     bounds = {}
     if window.since is not None:
-        bounds["gte"] = timestamp(window.since)
+        bounds["gte"] = isoformat(window.since)
     if window.until is not None:
-        bounds["lt"] = timestamp(window.until)
+        bounds["lt"] = isoformat(window.until)
     return {"range": {window.field: bounds}}
 
 

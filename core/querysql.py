@@ -35,7 +35,7 @@ What each form means here (Elasticsearch's meaning over MozDef's index template,
 import re
 import socket
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from mozdef.core.addresses import parse_cidr
@@ -144,7 +144,7 @@ def stored_time(value: object) -> str | None:
             return value
         try:
             moment = datetime.fromisoformat(value)
-            return isoformat(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+            return isoformat(moment)
         except (ValueError, OverflowError):  # not ISO 8601; within hours of year 1 or 9999
             return None
     if type(value) is int or type(value) is float:
@@ -244,9 +244,9 @@ class Compiler:
         window = search.window
         if window is not None:  # its field is one of TIME_COLUMNS (see compile_search)
             if window.since is not None:
-                parts.append(f"d.{window.field} >= {self.bind(time_text(window.since))}")
+                parts.append(f"d.{window.field} >= {self.bind(isoformat(window.since))}")
             if window.until is not None:
-                parts.append(f"d.{window.field} < {self.bind(time_text(window.until))}")
+                parts.append(f"d.{window.field} < {self.bind(isoformat(window.until))}")
         return " AND ".join(f"({part})" for part in parts)
 
     def indices(self, names: tuple[str, ...]) -> str:
@@ -452,11 +452,6 @@ class Compiler:
             LEFT JOIN picked AS p ON p.value = top.value AND p.kind = top.kind
             LEFT JOIN documents AS s ON s.id = p.id
             ORDER BY top.n DESC, top.value, top.kind, p.place"""
-
-
-def time_text(moment: datetime) -> str:
-    """A window's end as stored; a naive time is taken to be UTC."""
-    return isoformat(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def time_bound(field: str, bound: Scalar) -> str:

@@ -53,10 +53,11 @@ def parse_timestamp(value: object, *, now: datetime, syslog_tz: tzinfo) -> datet
 def isoformat(moment: datetime) -> str:
     """ISO 8601 in UTC, always with microseconds: '2014-02-14T16:48:19.035762+00:00'.
 
-    `moment` must be aware. The fixed width makes these strings sort chronologically.
+    A naive `moment` is taken to be UTC already. The fixed width makes these strings
+    sort chronologically.
     """
     if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return ISO_UTC % (
         moment.year,
         moment.month,

@@ -110,13 +110,13 @@ EXPECTED_DSL: dict[str, dict] = {
         {
             "range": {
                 "utctimestamp": {
-                    "gte": "2026-11-20T10:03:00+00:00",
-                    "lt": "2026-11-20T10:09:00+00:00",
+                    "gte": "2026-11-20T10:03:00.000000+00:00",
+                    "lt": "2026-11-20T10:09:00.000000+00:00",
                 }
             }
         },
     ),
-    "window-only": only({"range": {"utctimestamp": {"gte": "2026-11-20T10:07:00+00:00"}}}),
+    "window-only": only({"range": {"utctimestamp": {"gte": "2026-11-20T10:07:00.000000+00:00"}}}),
 }
 
 
@@ -148,14 +148,16 @@ def test_window_on_receipt_time_filters_and_sorts_by_it():
     since = datetime(2026, 11, 20, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     body = compile_search(Search(window=TimeWindow(since=since, field="receivedtimestamp")))
     assert body["query"] == only(
-        {"range": {"receivedtimestamp": {"gte": "2026-11-20T10:00:00+00:00"}}}
+        {"range": {"receivedtimestamp": {"gte": "2026-11-20T10:00:00.000000+00:00"}}}
     )
     assert body["sort"] == [{"receivedtimestamp": {"order": "desc"}}]
 
 
 def test_naive_window_times_are_taken_as_utc():
     body = compile_search(Search(window=TimeWindow(until=datetime(2026, 11, 20, 10, 0))))
-    assert body["query"] == only({"range": {"utctimestamp": {"lt": "2026-11-20T10:00:00+00:00"}}})
+    assert body["query"] == only(
+        {"range": {"utctimestamp": {"lt": "2026-11-20T10:00:00.000000+00:00"}}}
+    )
 
 
 def test_terms_aggregation_with_newest_samples():
