@@ -198,8 +198,9 @@ def identify(event: dict, details: dict) -> tuple[str, bool] | None:
             return kind, False
     if "ts" in details or "uid" in details:
         for value in (details.get("_path"), event.get("eventsource")):
-            if isinstance(value, str) and log_name(value) in LOG_TYPES:
-                return log_name(value), category == UNSET
+            kind = log_name(value) if isinstance(value, str) else None
+            if kind in LOG_TYPES:
+                return kind, category == UNSET
     return None
 
 
