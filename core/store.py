@@ -47,5 +47,10 @@ class Store(Protocol):
     def search(self, search: Search) -> Results:
         """Run a search (see `mozdef.core.query`)."""
 
+    def mark_alerted(self, references: Sequence[tuple[str, str]], rule: str) -> None:
+        """Add `rule` to the `alert_names` list of the events named by (index, id) as a
+        search returned them, so that the rule does not count them again. Atomic per
+        event: marks by other rules at the same moment are kept."""
+
     def close(self) -> None:
         """Flush and release connections and files."""

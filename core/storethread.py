@@ -45,6 +45,9 @@ class StoreThread:
     def search(self, search: Search) -> Results:
         return self.call(self.store.search, search)
 
+    def mark_alerted(self, references: Sequence[tuple[str, str]], rule: str) -> None:
+        self.call(self.store.mark_alerted, references, rule)
+
     def close(self) -> None:
         try:
             self.call(self.store.close)

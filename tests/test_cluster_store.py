@@ -42,6 +42,7 @@ from mozdef.core.stores.bulk import (
     classify,
     dead_letter,
     describe_error,
+    mark_body,
 )
 from mozdef.core.stores.cluster import (
     ClusterSettings,
@@ -135,6 +136,18 @@ def test_bulk_body_indexes_each_document_under_its_id():
         {"index": {"_index": "alerts-202611", "_id": "b2"}},
         {"summary": "two"},
     ]
+
+
+def test_mark_body_adds_the_rule_to_each_event_by_script():
+    lines = mark_body([("events-20261120", "a1"), ("events-20261121", "b2")], "bruteforce_ssh")
+    assert lines[0] == {
+        "update": {"_index": "events-20261120", "_id": "a1", "retry_on_conflict": 3}
+    }
+    assert lines[2]["update"]["_id"] == "b2"
+    script = lines[1]["script"]
+    assert script["params"] == {"rule": "bruteforce_ssh"} and script["lang"] == "painless"
+    assert "ctx.op = 'noop'" in script["source"]  # marked already: not rewritten
+    assert lines[1] == lines[3]
 
 
 # ---- Reading a bulk response -----------------------------------------------------------
@@ -970,3 +983,15 @@ def test_live_malformed_document_is_dead_lettered(live):
     assert source["index"] == live.prefix + "events-20261119"
     assert json.loads(source["event"])["details"] == "a string where an object is mapped"
     assert live.counts["dead_lettered"] >= 1
+
+
+def test_live_marks_are_added_once_and_kept(live):
+    (hit,) = live.search(
+        Search(Term("category", "authentication"), indices=(CASE_DAY,), size=1)
+    ).hits
+    for rule in ("first", "second", "first"):
+        live.mark_alerted([(hit.index, hit.doc_id)], rule)
+    live.client.indices.refresh(index=f"{live.prefix}*")
+    (marked,) = live.search(Search(Term("alert_names", "second"), indices=(CASE_DAY,))).hits
+    assert marked.doc_id == hit.doc_id
+    assert marked.event["alert_names"] == ["first", "second"]

@@ -30,6 +30,26 @@ def bulk_body(requests: Sequence[IndexRequest]) -> list[dict]:
     return lines
 
 
+# Painless: add the rule to the event's alert_names once; a no-op if it is there already.
+MARK_SCRIPT = (
+    "def names = ctx._source.alert_names;"
+    " if (names instanceof List) {"
+    " if (names.contains(params.rule)) { ctx.op = 'noop' } else { names.add(params.rule) } }"
+    " else { ctx._source.alert_names = [params.rule] }"
+)
+
+
+def mark_body(references: Sequence[tuple[str, str]], rule: str) -> list[dict]:
+    """The lines of a bulk request marking events as having raised an alert for `rule`;
+    `retry_on_conflict` lets marks by two rules at once both land."""
+    script = {"source": MARK_SCRIPT, "lang": "painless", "params": {"rule": rule}}
+    lines: list[dict] = []
+    for index, doc_id in references:
+        lines.append({"update": {"_index": index, "_id": doc_id, "retry_on_conflict": 3}})
+        lines.append({"script": script})
+    return lines
+
+
 class Verdict(Enum):
     STORED = "stored"
     RETRY = "retry"  # the cluster was busy or failing (429, 5xx): send it again later

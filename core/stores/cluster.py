@@ -35,6 +35,7 @@ If retries run out, or the dead-letter index refuses an item, `write` raises
 when redelivered, overwriting what did get stored.
 """
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -55,6 +56,7 @@ from mozdef.core.stores.bulk import (
     bulk_body,
     classify,
     dead_letter,
+    mark_body,
     retriable,
 )
 from mozdef.core.stores.layout import (
@@ -67,6 +69,8 @@ from mozdef.core.stores.layout import (
     layout_indices,
     load_templates,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class ClusterSettings(Section):
@@ -400,6 +404,26 @@ class ClusterStore:
                 raise StoreUnavailable(f"search failed: {exc}") from exc
             raise ValueError(f"the cluster refused the search: {exc}") from exc
         return read_results(response)
+
+    def mark_alerted(self, references: Sequence[tuple[str, str]], rule: str) -> None:
+        """Mark the events with one bulk request of scripted updates. An event that
+        cannot be marked is logged, not raised: its alert is already stored."""
+        if not references:
+            return
+        lines = mark_body(references, rule)
+        try:
+            response = self.request(lambda: self.client.bulk(body=lines))
+            results = classify(response, len(references))
+        except (ClusterError, MalformedResponse) as exc:
+            raise StoreUnavailable(f"cannot mark the events of a {rule} alert: {exc}") from exc
+        failed = [result for result in results if result.verdict is not Verdict.STORED]
+        if failed:
+            logger.warning(
+                "%d events of a %s alert not marked (they may count again): %s",
+                len(failed),
+                rule,
+                failed[0].error or f"status {failed[0].status}",
+            )
 
     def close(self) -> None:
         self.client.close()

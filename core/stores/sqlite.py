@@ -132,6 +132,13 @@ ON CONFLICT (doc_id, index_name) DO UPDATE SET
     source_ip = excluded.source_ip, destination_ip = excluded.destination_ip,
     summary = excluded.summary, doc = excluded.doc
 """
+MARK_ALERTED = """
+UPDATE documents SET doc = CASE
+    WHEN json_type(doc, '$.alert_names') = 'array' THEN json_insert(doc, '$.alert_names[#]', :rule)
+    ELSE json_set(doc, '$.alert_names', json_array(:rule)) END
+WHERE doc_id = :id AND index_name = :index
+    AND NOT EXISTS (SELECT 1 FROM json_each(documents.doc, '$.alert_names') WHERE value = :rule)
+"""
 LAST_ID = "SELECT coalesce(max(id), 0) FROM documents"
 INDEX_NEW = (
     f"INSERT INTO {FULL_TEXT_TABLE} (rowid, summary) SELECT id, summary FROM documents WHERE id > ?"
@@ -273,6 +280,12 @@ class SqliteStore:
             if compiled.buckets is not None:
                 buckets = tuple(read_buckets(connection.execute(*compiled.buckets)))
         return Results(total, hits, buckets)
+
+    def mark_alerted(self, references: Sequence[tuple[str, str]], rule: str) -> None:
+        """Mark the events in one transaction (see `Store.mark_alerted`)."""
+        rows = [{"rule": rule, "index": index, "id": doc_id} for index, doc_id in references]
+        with self.transaction() as connection:
+            connection.executemany(MARK_ALERTED, rows)
 
     def prune(self, now: datetime | None = None, max_chunks: int | None = None) -> int:
         """Delete what is older than `retention_days` (nothing if that is 0), at most
