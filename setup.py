@@ -7,7 +7,7 @@ a namespace package: it has no code of its own.
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 CODE_FOLDERS = ("core", "plugins", "alerts", "bots")
 
@@ -26,7 +26,11 @@ setup(
     long_description_content_type="text/markdown",
     license="MPL-2.0",
     python_requires=">=3.11",
-    packages=[f"mozdef.{folder}" for folder in CODE_FOLDERS],
+    packages=[
+        f"mozdef.{folder}{'.' + sub if sub else ''}"
+        for folder in CODE_FOLDERS
+        for sub in ("", *find_packages(folder))
+    ],
     package_dir={f"mozdef.{folder}": folder for folder in CODE_FOLDERS},
     include_package_data=True,
     install_requires=[
@@ -40,6 +44,8 @@ setup(
         # gevent serves HTTP and drives pika's adapter on one loop; pika speaks AMQP.
         "gevent>=23.9",
         "pika>=1.3",
+        # Alert schedules are cron expressions; croniter reads them (and their edge cases).
+        "croniter>=2.0",
     ],
     extras_require={
         # The cluster clients load only when that store is chosen. The 8.x Elasticsearch
@@ -62,7 +68,10 @@ setup(
         "console_scripts": ["mozdef = mozdef.core.cli:main"],
         # Built-in plugins register exactly as third-party ones do. Keep sorted.
         "mozdef": [
+            "alert_ip_enrichment = mozdef.alerts.plugins.ip_enrichment:IPEnrichment",
+            "alert_related_events = mozdef.alerts.plugins.related_events",
             "auditd = mozdef.plugins.auditd",
+            "builtin_alerts = mozdef.alerts.builtin",
             "cloudtrail = mozdef.plugins.cloudtrail:CloudTrail",
             "drop_rules = mozdef.plugins.drop_rules:DropRules",
             "filterlog = mozdef.plugins.filterlog:plugin",

@@ -5,25 +5,34 @@ only per-event work: normalise, then run the plugin chain.
 """
 
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from types import TracebackType
 
 from mozdef.core.config import Config
 from mozdef.core.event import EventMeta
-from mozdef.core.normalize import Normalizer
+from mozdef.core.normalize import UTC_NOW, Normalizer
 from mozdef.core.pluginmanager import Candidate, Plugins
 
 
 class MozDef:
     """The running pipeline. Use as a context manager so that plugins are shut down."""
 
-    def __init__(self, config: Config, plugins: Iterable[Candidate] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        plugins: Iterable[Candidate] | None = None,
+        clock: Callable[[], datetime] = UTC_NOW,
+    ) -> None:
         """Validate the configuration against the installed plugins (or those given) and
-        start them. Raises `ConfigError` or `PluginError` with a message for the operator."""
+        start them. Raises `ConfigError` or `PluginError` with a message for the operator.
+        `clock` gives each event's receipt time (`mozdef alerts test` fixes it)."""
         self.config = config
         self.plugins = Plugins(config, plugins)
         hostname = config.settings.mozdef.hostname or socket.getfqdn()
-        self.normalizer = Normalizer(config.settings.normalize, mozdefhostname=hostname)
+        self.normalizer = Normalizer(
+            config.settings.normalize, mozdefhostname=hostname, clock=clock
+        )
         self.plugins.start()
         self.chain = self.plugins.event_chain()
 

@@ -1,9 +1,6 @@
 """The `mozdef` command."""
 
 import sys
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -11,27 +8,31 @@ from typing import BinaryIO
 import click
 import orjson
 
+from mozdef.alerts.cli import alerts
+from mozdef.alerts.queue import run_alerts, run_bots
 from mozdef.core.app import MozDef
-from mozdef.core.config import Config, ConfigError, load_config
+from mozdef.core.commandline import (
+    EXIT_REJECTED,
+    Context,
+    DurationParam,
+    echo_table,
+    feed,
+    operator_errors,
+    with_progress,
+)
 from mozdef.core.event import EventMeta
 from mozdef.core.http.server import serve
-from mozdef.core.ingest import Ingestor, RawEvent, Status
-from mozdef.core.jsoninput import Record, read_records
-from mozdef.core.logs import configure_logging
+from mozdef.core.ingest import Ingestor, Status
+from mozdef.core.jsoninput import read_records
 from mozdef.core.normalize import MalformedEvent
-from mozdef.core.pluginmanager import PluginError, Plugins
+from mozdef.core.pluginmanager import Plugins
 from mozdef.core.query import QueryString, Search, TimeWindow
 from mozdef.core.querystring import QuerySyntaxError
 from mozdef.core.queue.publisher import run_loginput
 from mozdef.core.queue.worker import run_worker
 from mozdef.core.reference import render_reference
-from mozdef.core.store import StoreUnavailable
 from mozdef.core.stores import open_store
 from mozdef.core.version import __version__
-
-EXIT_CONFIG = 2
-EXIT_REJECTED = 1
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 config_option = click.option(
     "--config",
@@ -41,18 +42,6 @@ config_option = click.option(
     help="Configuration file. Default: $MOZDEF_CONFIG, else ./mozdef.toml if present, "
     "else built-in defaults.",
 )
-
-
-class Context:
-    """What the subcommands share: where the configuration comes from."""
-
-    def __init__(self, config_path: Path | None) -> None:
-        self.config_path = config_path
-
-    def load(self, path: Path | None = None) -> Config:
-        config = load_config(path or self.config_path)
-        configure_logging(config.settings.mozdef.log_level)
-        return config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,42 +60,37 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = Context(config_path)
 
 
-@contextmanager
-def operator_errors() -> Iterator[None]:
-    """Show configuration and plugin problems as messages, not tracebacks."""
-    try:
-        yield
-    except (ConfigError, PluginError, StoreUnavailable) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
-
-
 @main.command()
 @click.option(
     "--role",
-    type=click.Choice(["all", "loginput", "worker"]),
+    type=click.Choice(["all", "loginput", "worker", "alerts", "bot"]),
     default="all",
     show_default=True,
-    help="all: HTTP ingest, pipeline and store in one process, no broker needed. "
-    "loginput: HTTP ingest publishing raw events to RabbitMQ. "
-    "worker: consume from RabbitMQ, run the pipeline, store.",
+    help="all: HTTP ingest, pipeline, store, alert rules and bots in one process, no "
+    "broker needed. Queue mode splits these across processes sharing RabbitMQ: "
+    "loginput: HTTP ingest publishing raw events. worker: consume raw events, run the "
+    "pipeline, store. alerts: run the alert rules, publishing alerts. bot: deliver "
+    "alerts to IRC, chat and webhooks.",
 )
 @click.pass_obj
 def run(context: Context, role: str) -> None:
     """Run MozDef until SIGTERM or Ctrl-C.
 
     The HTTP server listens on [server] bind and port (127.0.0.1:8080 by default) for
-    POST /events, /_bulk and the other inputs; see docs/http.md. In queue mode, run
-    any number of loginput and worker processes against one RabbitMQ ([rabbitmq]).
+    POST /events, /_bulk and the other inputs; see docs/http.md. Alert rules run on
+    their schedules ([alerts], `mozdef alerts list`). In queue mode, run any number of
+    loginput and worker processes, one alerts process and any number of bot processes
+    against one RabbitMQ ([rabbitmq]).
     """
+    roles = {
+        "all": serve,
+        "loginput": run_loginput,
+        "worker": run_worker,
+        "alerts": run_alerts,
+        "bot": run_bots,
+    }
     with operator_errors():
-        config = context.load()
-        if role == "all":
-            serve(config)
-        elif role == "loginput":
-            run_loginput(config)
-        else:
-            run_worker(config)
+        roles[role](context.load())
 
 
 @main.command()
@@ -151,41 +135,11 @@ def pipe(mozdef: MozDef, source: BinaryIO, out: BinaryIO | None, progress: bool)
     return rejected
 
 
-def with_progress(
-    records: Iterator[Record], source: BinaryIO, show: bool, label: str = "normalising"
-) -> Iterator[Record]:
-    """Records unchanged, with a progress bar on stderr measured in bytes read."""
-    if not show:
-        yield from records
-        return
-    size = Path(source.name).stat().st_size
-    with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
-        done = 0
-        for record in records:
-            yield record
-            position = source.tell()
-            bar.update(position - done)
-            done = position
-
-
-class Duration(click.ParamType):
-    """A span of time such as 90s, 15m, 1h, 2d or 1w."""
-
-    name = "duration"
-
-    def convert(self, value: object, param: object, ctx: object) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        text = str(value).strip().lower()
-        number, unit = text[:-1], text[-1:]
-        if unit not in DURATION_UNITS or not number.isdigit():
-            self.fail(f"{value!r} is not a duration such as 15m, 1h or 2d", param, ctx)
-        return timedelta(seconds=int(number) * DURATION_UNITS[unit])
-
-
 @main.command()
 @click.argument("query", default="")
-@click.option("--since", type=Duration(), default="1h", show_default=True, help="How far back.")
+@click.option(
+    "--since", type=DurationParam(), default="1h", show_default=True, help="How far back."
+)
 @click.option("--size", type=click.IntRange(1, 10_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print each event as one JSON line.")
 @click.pass_obj
@@ -241,32 +195,6 @@ def ingest(context: Context, source: BinaryIO, batch: int) -> None:
             store.close()
     click.echo(", ".join(f"{n} {status.value}" for status, n in counts.items()), err=True)
     sys.exit(EXIT_REJECTED if counts[Status.REJECTED] else 0)
-
-
-def feed(ingestor: Ingestor, source: BinaryIO, size: int, progress: bool) -> Counter:
-    """Records from `source` through the ingestor in batches; counts per status."""
-    counts: Counter = Counter({status: 0 for status in Status})
-    pending: list[tuple[str, RawEvent]] = []
-
-    def flush() -> None:
-        results = ingestor.ingest([raw for _, raw in pending])
-        for (where, _), result in zip(pending, results, strict=True):
-            counts[result.status] += 1
-            if result.status is Status.REJECTED:
-                click.echo(f"{source.name}: {where}: {result.reason}", err=True)
-        pending.clear()
-
-    for record in with_progress(read_records(source), source, progress, "ingesting"):
-        if record.error is not None:
-            counts[Status.REJECTED] += 1
-            click.echo(f"{source.name}: {record.where}: {record.error}", err=True)
-            continue
-        pending.append((record.where, RawEvent(record.value, source=f"cli:{source.name}")))
-        if len(pending) >= size:
-            flush()
-    if pending:
-        flush()
-    return counts
 
 
 @main.group()
@@ -367,8 +295,4 @@ def plugins_stats(context: Context, source: BinaryIO) -> None:
     echo_table(["PLUGIN", "SEEN", "CHANGED", "DROPPED", "ERRORS", "MS", "µS/EVENT"], table)
 
 
-def echo_table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        click.echo("  ".join(cells).rstrip())
+main.add_command(alerts)

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import UnionType
+from types import MappingProxyType, UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -22,6 +22,7 @@ from mozdef.core.settings import Settings
 
 DEFAULT_PATH = Path("mozdef.toml")
 PATH_VARIABLE = "MOZDEF_CONFIG"
+EMPTY: Mapping = MappingProxyType({})
 ENV_PREFIX = "MOZDEF_"
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -44,12 +45,19 @@ class Config:
     source: str
     settings: Settings
     plugin_tables: Mapping[str, dict] = field(default_factory=dict)
+    rule_tables: Mapping[str, dict] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def plugin_settings(self, name: str, model: type[Model]) -> Model:
         """Validate the `[plugins.<name>]` table against the plugin's declared model."""
         table = self.plugin_tables.get(name, {})
         return validate(model, table, self.source, f"plugins.{name}", self.environ)
+
+    def rule_settings(self, name: str, model: type[Model], defaults: Mapping = EMPTY) -> Model:
+        """Validate the `[alerts.rules.<name>]` table against the rule's model, over the
+        `defaults` its rule file gave (already validated there)."""
+        table = {**defaults, **self.rule_tables.get(name, {})}
+        return validate(model, table, self.source, f"alerts.rules.{name}", self.environ)
 
 
 def find_config(path: Path | str | None, environ: Mapping[str, str]) -> Path | None:
@@ -72,8 +80,18 @@ def load_config(path: Path | str | None = None, environ: Mapping[str, str] | Non
     if isinstance(plugins, dict):
         plugin_tables = {k: v for k, v in plugins.items() if isinstance(v, dict)}
         raw["plugins"] = {k: v for k, v in plugins.items() if k not in plugin_tables}
+    rule_tables = split_tables(raw, "alerts", "rules")
     settings = validate(Settings, raw, source, "", environ)
-    return Config(source, settings, plugin_tables, dict(environ))
+    return Config(source, settings, plugin_tables, rule_tables, dict(environ))
+
+
+def split_tables(raw: dict, section: str, key: str) -> dict[str, dict]:
+    """Take `[section.key.*]` out of `raw`: tables whose keys are only known later."""
+    tables = raw.get(section, {}).get(key) if isinstance(raw.get(section), dict) else None
+    if not isinstance(tables, dict):
+        return {}
+    del raw[section][key]
+    return tables
 
 
 def read_toml(path: Path) -> dict:

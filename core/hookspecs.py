@@ -91,12 +91,39 @@ def mozdef_event_stored(event: dict, meta: EventMeta) -> None:
 
 
 @hookspec
-def mozdef_enrich_alert(alert: dict, settings: PluginSettings) -> Any:
+def mozdef_alert_rules(settings: PluginSettings) -> Any:
+    """Offer alert rules: an iterable of `mozdef.alerts.rules.Rule` subclasses.
+
+    Per-plugin; called once at start-up by the processes that run alerts. Each class
+    names its rule (`Rule.name`, unique across all plugins and rule files) and declares
+    its settings model, validated against ``[alerts.rules.<name>]`` in mozdef.toml. A
+    plugin's own ``settings`` may decide which rules it offers.
+    """
+
+
+@hookspec
+def mozdef_enrich_alert(alert: dict, meta: Any, settings: PluginSettings) -> Any:
     """Add context to an alert before it is stored and sent.
 
-    Per-plugin; called for every alert, in chain order. Return ``None`` if the alert is
-    unchanged, or the alert (changed in place or new). An exception is logged, counted
-    and noted on the alert, and the alert goes on unenriched by this plugin.
+    Per-plugin; called for every alert, in chain order. ``meta`` is a
+    `mozdef.alerts.engine.AlertMeta`: the store the alert's events are in (for
+    looking up related events) and the alert clock's ``now``. This runs off the event
+    path, on a thread of the alert engine: blocking calls are allowed. Return ``None``
+    if the alert is unchanged, or the alert (changed in place or new). An exception is
+    logged, counted and noted on the alert, which goes on unenriched by this plugin.
+    """
+
+
+@hookspec
+def mozdef_notifier_start(settings: PluginSettings, config: Any, plugins: Any) -> None:
+    """Connect to the responders' services (IRC, Matrix, ...) and start listening.
+
+    Per-plugin; called once, after ``mozdef_startup``, and only in the process that
+    delivers alerts (`mozdef run` with the all role, or ``--role bot``), so that other
+    processes never open a second connection. ``plugins`` is the
+    `mozdef.core.pluginmanager.Plugins` of this process (for collecting
+    ``mozdef_bot_commands``). Spawn greenlets here and return at once; stop them in
+    ``mozdef_shutdown``.
     """
 
 
@@ -116,8 +143,10 @@ def mozdef_bot_commands() -> dict[str, Any]:
 
     Broadcast; called once when a bot starts. Return a mapping of command name (without
     the ``!``) to a callable ``(args: list[str], context) -> str | list[str]`` whose
-    docstring's first line is shown by ``!help``. When two plugins offer the same name,
-    the one earlier in chain order wins and the clash is logged.
+    docstring's first line is shown by ``!help``; ``context`` is a
+    `mozdef.bots.commands.CommandContext` (the store, the configuration, who asked).
+    When two plugins offer the same name, the one earlier in chain order wins and the
+    clash is logged.
     """
 
 

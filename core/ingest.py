@@ -10,7 +10,7 @@ bad item never costs the good ones in the same batch.
 import itertools
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -18,6 +18,8 @@ from mozdef.core.app import MozDef
 from mozdef.core.event import EventMeta
 from mozdef.core.normalize import MalformedEvent
 from mozdef.core.store import Document, Store
+
+OnStored = Callable[..., object]  # called as hook(event=..., meta=...)
 
 
 class Status(Enum):
@@ -74,10 +76,13 @@ STORING = Result(Status.STORED)  # a placeholder while the batch is being writte
 class Ingestor:
     """Runs batches of raw events through the pipeline into the store."""
 
-    def __init__(self, mozdef: MozDef, store: Store) -> None:
+    def __init__(self, mozdef: MozDef, store: Store, on_stored: OnStored | None = None) -> None:
+        """`on_stored`, if given, sees each stored event after the plugins do (real-time
+        alerts)."""
         self.mozdef = mozdef
         self.store = store
-        self.notify_stored = mozdef.plugins.broadcaster("mozdef_event_stored")
+        hooks = (mozdef.plugins.broadcaster("mozdef_event_stored"), on_stored)
+        self.on_stored = [hook for hook in hooks if hook is not None]
 
     def ingest(self, batch: Iterable[RawEvent]) -> list[Result]:
         """Process and commit a batch; one result per item, in order. Raises
@@ -101,8 +106,9 @@ class Ingestor:
         for (position, meta, document), outcome in zip(pending, outcomes, strict=True):
             status = Status.STORED if outcome.stored else Status.DEAD_LETTERED
             results[position] = Result(status, outcome.doc_id, outcome.error)
-            if outcome.stored and self.notify_stored is not None:
-                self.notify_stored(event=document.event, meta=meta)
+            if outcome.stored:
+                for hook in self.on_stored:
+                    hook(event=document.event, meta=meta)
         return results
 
     def process(self, raw: RawEvent, meta: EventMeta) -> dict | None:

@@ -221,6 +221,17 @@ class Plugins:
         except RegistrationError as exc:
             raise PluginError(f"plugin {info.name!r}: {exc}") from exc
 
+    def start_notifiers(self) -> None:
+        """Call `mozdef_notifier_start` on the enabled plugins, in chain order: only in
+        the one process that delivers alerts."""
+        for info, impl in self.implementations("mozdef_notifier_start"):
+            try:
+                call(impl, settings=info.settings, config=self.config, plugins=self)
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {info.name!r} failed to start notifying: {type(exc).__name__}: {exc}"
+                ) from exc
+
     def broadcast(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call a broadcast hook on every enabled plugin, in chain order; one plugin's
         exception is logged (rate-limited) and does not stop the others."""

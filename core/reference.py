@@ -6,12 +6,14 @@ reference` prints it and `conf/mozdef.reference.toml` is a copy that a test keep
 
 import textwrap
 from collections.abc import Iterator
+from datetime import timedelta
 
 import orjson
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from mozdef.core.config import env_name, section_type
+from mozdef.core.durations import format_duration
 from mozdef.core.schema import PluginSettings
 from mozdef.core.settings import Settings
 
@@ -82,6 +84,8 @@ def toml_value(value: object) -> str:
         return orjson.dumps(value).decode()
     if isinstance(value, list | tuple | set | frozenset):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, timedelta):
+        return toml_value(format_duration(value))
     if isinstance(value, dict):
         pairs = ", ".join(f"{orjson.dumps(k).decode()} = {toml_value(v)}" for k, v in value.items())
         return "{ " + pairs + " }"

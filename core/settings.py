@@ -6,6 +6,7 @@ own `[plugins.<name>]` tables (see `mozdef.core.schema.PluginSettings`).
 
 from pydantic import Field
 
+from mozdef.alerts.settings import AlertsSection
 from mozdef.core.http.settings import ServerSettings
 from mozdef.core.normalize import NormalizeSettings
 from mozdef.core.queue.settings import RabbitSettings
@@ -47,3 +48,4 @@ class Settings(Section):
     store: StoreSection = Field(default_factory=StoreSection)
     rabbitmq: RabbitSettings = Field(default_factory=RabbitSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)

@@ -7,6 +7,7 @@ concurrent requests into shared commits.
 
 from collections.abc import Sequence
 
+from mozdef.alerts.service import AlertService, notify_in_process
 from mozdef.core.app import MozDef
 from mozdef.core.config import Config
 from mozdef.core.http.committer import Committer
@@ -21,17 +22,28 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 class EmbeddedSink:
     """A `Sink` that runs the pipeline and commits to the configured store."""
 
-    def __init__(self, config: Config, registry: Registry) -> None:
+    def __init__(self, config: Config, registry: Registry, alerts: bool = True) -> None:
+        """`alerts`: this process also runs the alert rules and the bots (if
+        `[alerts] enabled`); one process of several does."""
         latency = Histogram(
             "mozdef_store_write_seconds", "Time taken by each store commit.", LATENCY_BUCKETS
         )
         self.mozdef = MozDef(config)
+        plugins = self.mozdef.plugins
         try:
+            self.alerts = (
+                AlertService(config, plugins, notify_in_process(plugins), registry)
+                if alerts and config.settings.alerts.enabled
+                else None
+            )
             self.store = StoreThread(lambda: open_store(config.settings.store), latency)
         except BaseException:
             self.mozdef.close()
             raise
-        self.committer = Committer(Ingestor(self.mozdef, self.store).ingest)
+        on_stored = (
+            self.alerts.realtime.stored if self.alerts and self.alerts.realtime.rules else None
+        )
+        self.committer = Committer(Ingestor(self.mozdef, self.store, on_stored).ingest)
         stats = self.mozdef.chain.stats
         registry.add(latency)
         registry.add(
@@ -62,11 +74,21 @@ class EmbeddedSink:
             )
         )
 
+        if self.alerts is not None:  # the bots first, so the first alerts reach them
+            try:
+                self.mozdef.plugins.start_notifiers()
+                self.alerts.start()
+            except BaseException:
+                self.close()
+                raise
+
     def accept(self, batch: Sequence[RawEvent]) -> list[Result]:
         return self.committer.accept(batch)
 
     def close(self) -> None:
         try:
+            if self.alerts is not None:
+                self.alerts.stop()
             self.committer.close()
             self.store.close()
         finally:

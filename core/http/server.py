@@ -182,12 +182,14 @@ def run(
     started: Callable[[tuple[str, int]], None],
     listener: socket.socket | None = None,
     metrics_folder: Path | None = None,
+    alerts: bool = True,
 ) -> None:
     """Serve until `wait` returns, then shut down; `started(address)` once listening.
     With no sink given, events are processed and stored in this process. `listener` and
-    `metrics_folder` are given to each of several server processes (see `workers`)."""
+    `metrics_folder` are given to each of several server processes (see `workers`), and
+    `alerts` to the one of them that runs the alert rules and bots."""
     registry = Registry()
-    sink = sink or EmbeddedSink(config, registry)
+    sink = sink or EmbeddedSink(config, registry, alerts)
     shared = SharedMetrics(registry, metrics_folder) if metrics_folder else None
     try:
         render_metrics = shared.render if shared else None
@@ -221,6 +223,7 @@ def serve_one(
     sink: Sink | None,
     listener: socket.socket | None = None,
     metrics_folder: Path | None = None,
+    alerts: bool = True,
 ) -> None:
     """One server process, until SIGTERM or SIGINT."""
     stop = gevent.event.Event()
@@ -232,7 +235,7 @@ def serve_one(
             logger.info(listening(address, config))
 
     try:
-        run(config, sink, stop.wait, announce, listener, metrics_folder)
+        run(config, sink, stop.wait, announce, listener, metrics_folder, alerts)
     finally:
         for handler in handlers:
             handler.cancel()

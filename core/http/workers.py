@@ -6,7 +6,10 @@ storing events cost tens of microseconds each, so a busy server needs more. With
 accept on it, and supervises them: one that dies is replaced, SIGTERM and SIGINT are
 passed on, and the parent exits once every server process has shut down gracefully.
 Each server process has its own pipeline, store connection and group commit; SQLite
-lets their commits take turns on the one file.
+lets their commits take turns on the one file. The first process (slot 0) also runs
+the alert rules and the bots, so that each alert is raised and sent once; real-time
+rules see only the events that process stores, the others' are caught by the rules'
+schedules.
 
 `/metrics` is answered by whichever process takes the request, so each process writes
 a snapshot of its metrics to a folder every second and when scraped, and answers with
@@ -134,7 +137,7 @@ def serve_processes(config: Config) -> None:
                 gevent.reinit()
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                serve_one(config, None, listener, folder)
+                serve_one(config, None, listener, folder, alerts=slot == 0)
                 status = 0
             except BaseException:
                 logger.exception("server process %d failed", slot)

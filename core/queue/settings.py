@@ -41,7 +41,7 @@ class SourceSettings(Section):
 
 
 class RabbitSettings(Section):
-    """The `[rabbitmq]` table: queue mode (`mozdef run --role loginput|worker`)."""
+    """The `[rabbitmq]` table: queue mode (`mozdef run --role loginput|worker|alerts|bot`)."""
 
     url: str = Field(
         "amqp://guest:guest@127.0.0.1:5672/",
@@ -90,6 +90,14 @@ class RabbitSettings(Section):
         "mozdef.deadletter",
         description="Durable queue holding them, each with its reason in the "
         "`x-mozdef-reason` header.",
+    )
+    alerts_exchange: str = Field(
+        "alerts", description="Durable topic exchange the alerts role publishes alerts to."
+    )
+    alerts_routing_key: str = Field("mozdef.alert", description="Routing key of alerts.")
+    alerts_queue: str = Field(
+        "mozdef.bots",
+        description="Durable queue on the alerts exchange that `--role bot` processes share.",
     )
     reconnect_min: float = Field(
         0.5, gt=0, description="Seconds before the first reconnection attempt."

@@ -21,6 +21,15 @@ def declare_dead_letters(link: Link) -> None:
     declare(link, settings.dead_letter_exchange, "fanout", settings.dead_letter_queue, "")
 
 
+def declare_alerts(link: Link) -> None:
+    """The alerts exchange and the bots' queue on it, declared by both sides so that an
+    alert raised before any bot started waits for one."""
+    settings = link.settings
+    declare(
+        link, settings.alerts_exchange, "topic", settings.alerts_queue, settings.alerts_routing_key
+    )
+
+
 def declare_source(link: Link, source: SourceSettings) -> None:
     """Another system's exchange (unless it owns the declaration) and MozDef's queue on it."""
     exchange_type = source.exchange_type if source.declare_exchange else None

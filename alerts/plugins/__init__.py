@@ -1,0 +1,1 @@
+"""MozDef's own alert-enrichment plugins (the `mozdef_enrich_alert` hook)."""
