@@ -46,6 +46,9 @@ setup(
         "pika>=1.3",
         # Alert schedules are cron expressions; croniter reads them (and their edge cases).
         "croniter>=2.0",
+        # The webhook notifier posts from greenlets: an HTTP client on gevent's own sockets
+        # needs no monkey-patching, and a post stuck at shutdown can be cancelled.
+        "geventhttpclient>=2.6",
     ],
     extras_require={
         # The cluster clients load only when that store is chosen. The 8.x Elasticsearch
@@ -86,6 +89,7 @@ setup(
             "su = mozdef.plugins.su:plugin",
             "suppress_duplicates = mozdef.plugins.suppress_duplicates:SuppressDuplicates",
             "suricata = mozdef.plugins.suricata",
+            "webhook = mozdef.bots.webhook:Webhook",
             "windows_logon = mozdef.plugins.windows_logon",
             "zeek = mozdef.plugins.zeek",
         ],
