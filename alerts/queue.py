@@ -21,6 +21,7 @@ import pika
 from mozdef.alerts.service import AlertService, notify_in_process
 from mozdef.core.app import MozDef
 from mozdef.core.config import Config
+from mozdef.core.pluginmanager import Plugins
 from mozdef.core.queue.link import BrokerUnavailable, Link
 from mozdef.core.queue.messages import CONTENT_TYPE, PERSISTENT
 from mozdef.core.queue.settings import RabbitSettings
@@ -74,8 +75,8 @@ class AlertPublisher:
 class BotConsumer:
     """Consumes the bots' queue into this process's notifying plugins."""
 
-    def __init__(self, mozdef: MozDef, settings: RabbitSettings) -> None:
-        self.notify = notify_in_process(mozdef.plugins)
+    def __init__(self, plugins: Plugins, settings: RabbitSettings) -> None:
+        self.notify = notify_in_process(plugins)
         self.settings = settings
         self.link = Link(settings, "bot", self.subscribe)
 
@@ -136,7 +137,7 @@ def run_bots(config: Config) -> None:
     """`mozdef run --role bot`: the bots, fed from RabbitMQ's alerts queue."""
     with MozDef(config) as mozdef:
         mozdef.plugins.start_notifiers()
-        consumer = BotConsumer(mozdef, config.settings.rabbitmq)
+        consumer = BotConsumer(mozdef.plugins, config.settings.rabbitmq)
         consumer.start()
         try:
             until_stopped()

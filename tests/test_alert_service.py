@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import gevent
 import pytest
+from test_bot_webhook import Receiver
 
 from mozdef.alerts.rules import AggregationRule, AggregationSettings, Draft, Group
 from mozdef.alerts.schedule import ScheduleState
@@ -201,3 +202,28 @@ def test_marks_by_two_rules_at_once_are_both_kept(configured):
     with open_store(config.settings.store) as store:
         (hit,) = store.search(Search(Term("alert_names", "first"))).hits
     assert sorted(hit.event["alert_names"]) == ["first", "second"]
+
+
+def test_an_alert_reaches_a_notifier_within_moments_of_the_deciding_event(configured, tmp_path):
+    """The whole path in one process: HTTP in, the pipeline, the store, a real-time rule,
+    the alert stored, then handed to a notifier (the webhook, to a real HTTP receiver)."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "realtime_logins.toml").write_text(RULE_FILE)
+    receiver = Receiver()
+    try:
+        config = configured(
+            f'rules_folder = "{rules}"\n'
+            f'[plugins.webhook]\nenabled = true\nurls = ["{receiver.url()}"]\n'
+        )
+        ScheduleState(tmp_path / "schedule.json").ran("realtime_logins", datetime.now(UTC))
+        with BackgroundServer(config) as address:
+            post(address, login_failures(3))
+            end = time.monotonic() + 10
+            while not receiver.requests:
+                assert time.monotonic() < end, "no alert reached the webhook"
+                time.sleep(0.05)
+    finally:
+        receiver.close()
+    (attachment,) = receiver.requests[0].json()["attachments"]
+    assert attachment["text"] == "3 failures from 203.0.113.9"
