@@ -18,6 +18,7 @@ derived from the rule, the key and the events, which makes a repeated run idempo
 """
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from mozdef.alerts.rules import (
 from mozdef.core.chain import Chain
 from mozdef.core.query import (
     Bool,
+    Bucket,
     Hit,
     Query,
     Scalar,
@@ -42,6 +44,7 @@ from mozdef.core.query import (
     TermsAggregation,
     TimeWindow,
 )
+from mozdef.core.registration import lookup, split_path
 from mozdef.core.store import Document, Store, StoreUnavailable
 from mozdef.core.timestamps import isoformat
 
@@ -135,14 +138,40 @@ class Engine:
             query = Bool(must=(query, Terms(settings.field, tuple(only))))
         span = window(now, settings.window, rule.window_field)
         grouped = Search(query, span, size=0, aggregation=aggregate(settings.field, only))
-        for bucket in self.store.search(grouped).buckets:
-            if bucket.count < settings.threshold:
-                break  # buckets come commonest first
-            members = Bool(must=(query, Term(settings.field, bucket.key)))
-            events = self.store.search(Search(members, span, size=MAX_REFERENCES)).hits
+        buckets = self.store.search(grouped).buckets  # commonest first
+        firing = [bucket for bucket in buckets if bucket.count >= settings.threshold]
+        members = self.members(query, span, settings.field, firing)
+        for bucket in firing:
+            events = members[bucket.key]
             draft = rule.alert(Group(settings.field, bucket.key, bucket.count, events))
             if draft is not None:
                 yield Finding(draft, events, bucket.key, settings.samples)
+
+    def members(
+        self, query: Query, span: TimeWindow, field: str, buckets: Sequence[Bucket]
+    ) -> dict[Scalar, tuple[Hit, ...]]:
+        """The events of each bucket (newest first, at most MAX_REFERENCES each): one
+        search for all of them, which is one pass over the window instead of one per
+        bucket; a bucket that it did not fill (crowded out by a bigger one, or a value
+        spelt differently in the events) gets a search of its own."""
+        if not buckets:
+            return {}
+        wanted = Bool(must=(query, Terms(field, tuple(bucket.key for bucket in buckets))))
+        size = min(sum(bucket.count for bucket in buckets), MAX_REFERENCES * len(buckets))
+        parts = split_path(field)
+        found: dict[Scalar, list[Hit]] = defaultdict(list)
+        for hit in self.store.search(Search(wanted, span, size=size)).hits:
+            value = lookup(hit.event, parts)
+            if isinstance(value, str | int | float) and len(found[value]) < MAX_REFERENCES:
+                found[value].append(hit)
+        members = {}
+        for bucket in buckets:
+            events = found.get(bucket.key, [])
+            if len(events) < min(bucket.count, MAX_REFERENCES):
+                alone = Bool(must=(query, Term(field, bucket.key)))
+                events = self.store.search(Search(alone, span, size=MAX_REFERENCES)).hits
+            members[bucket.key] = tuple(events)
+        return members
 
     def find_silence(self, rule: DeadmanRule, now: datetime) -> Iterator[Finding]:
         for check in rule.checks():

@@ -167,3 +167,11 @@ def test_alert_ids_depend_on_what_the_alert_is_about(store):
     engine = Engine(store)
     first = engine.run(aggregation(), NOW, dry_run=True)[0]["id"]
     assert engine.run(aggregation(), NOW + timedelta(seconds=5), dry_run=True)[0]["id"] == first
+
+
+def test_a_group_whose_value_the_events_spell_differently_still_gets_its_events(store):
+    """The store groups addresses by their value; the events keep their own spelling."""
+    ids = store_events(store, *(failed("2001:DB8:0:0::1") for _ in range(3)))
+    (alert,) = Engine(store).run(aggregation(), NOW)
+    assert alert["key"] == "2001:db8::1"
+    assert sorted(reference["id"] for reference in alert["events"]) == sorted(ids)

@@ -1,17 +1,25 @@
 """Alerts in queue mode, on the real RabbitMQ: the alerts role publishes, bots consume."""
 
 import json
+from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
 
+import gevent
 import pika
 import pytest
-from test_alert_service import Logins, RulePlugin, login_failures
+from test_alert_service import RULE_FILE, Logins, RulePlugin, login_failures
 from test_queue_support import Scratch, wait_until
 
-from mozdef.alerts.queue import AlertPublisher, BotConsumer
+from mozdef.alerts.queue import AlertPublisher, BotConsumer, RealtimeConsumer, forward_realtime
+from mozdef.alerts.schedule import ScheduleState
 from mozdef.alerts.service import AlertService
+from mozdef.core.app import MozDef
 from mozdef.core.hookspecs import hookimpl
+from mozdef.core.ingest import Ingestor, RawEvent
 from mozdef.core.pluginmanager import Candidate, Plugins
+from mozdef.core.queue.publisher import Publisher
+from mozdef.core.queue.worker import Worker
 from mozdef.core.store import Document
 from mozdef.core.stores import open_store
 
@@ -112,3 +120,42 @@ def test_the_alerts_role_publishes_what_its_rules_raise(config_file, tmp_path, s
     assert (published["rule"], published["summary"]) == (Logins.name, "3 from 203.0.113.9")
     assert properties.delivery_mode == 2 and properties.type == "mozdef.alert.v1"
     assert datetime.fromisoformat(published["utctimestamp"]) <= datetime.now(UTC)
+
+
+def test_real_time_rules_fire_from_events_that_workers_store(
+    config_file, tmp_path, scratch, settings
+):
+    """A worker tests the events it stores; the alerts role runs the rule they match."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "realtime_logins.toml").write_text(RULE_FILE)
+    settings = settings.model_copy(
+        update={"realtime_queue": scratch.name("realtime"), "batch_linger": 0.01}
+    )
+    scratch.queues.add(settings.realtime_queue)
+    config = config_file(
+        f'[store.sqlite]\npath = "{tmp_path}/store.sqlite3"\n'
+        f'[alerts]\nstate_file = "{tmp_path}/schedule.json"\nrules_folder = "{rules}"\n'
+    )
+    config = replace(config, settings=config.settings.model_copy(update={"rabbitmq": settings}))
+    ScheduleState(tmp_path / "schedule.json").ran("realtime_logins", datetime.now(UTC))
+    delivered: list[dict] = []
+    with MozDef(config) as mozdef, closing(open_store(config.settings.store)) as store:
+        realtime, forwarder = forward_realtime(config, mozdef.plugins)
+        worker = Worker(Ingestor(mozdef, store, realtime.stored), settings)
+        service = AlertService(config, mozdef.plugins, delivered.append)
+        notes = RealtimeConsumer(service, settings)
+        running = gevent.spawn(worker.run)
+        loginput = Publisher(settings)
+        try:
+            loginput.accept([RawEvent(event, "test") for event in login_failures(3)])
+            wait_until(lambda: delivered, 10, "the real-time alert")
+        finally:
+            loginput.close()
+            worker.stop()
+            running.join(10)
+            notes.close()
+            forwarder.close()
+            service.stop()
+    (alert,) = delivered
+    assert (alert["rule"], alert["summary"]) == ("realtime_logins", "3 failures from 203.0.113.9")

@@ -99,6 +99,15 @@ class RabbitSettings(Section):
         "mozdef.bots",
         description="Durable queue on the alerts exchange that `--role bot` processes share.",
     )
+    realtime_routing_key: str = Field(
+        "mozdef.realtime",
+        description="Routing key, on the alerts exchange, of the workers' notes that a "
+        "real-time rule has new matching events.",
+    )
+    realtime_queue: str = Field(
+        "mozdef.alerts.realtime",
+        description="Durable queue of those notes, which the alerts role consumes.",
+    )
     reconnect_min: float = Field(
         0.5, gt=0, description="Seconds before the first reconnection attempt."
     )

@@ -30,6 +30,18 @@ def declare_alerts(link: Link) -> None:
     )
 
 
+def declare_realtime(link: Link) -> None:
+    """Where workers note real-time rules to run, for the alerts role."""
+    settings = link.settings
+    declare(
+        link,
+        settings.alerts_exchange,
+        "topic",
+        settings.realtime_queue,
+        settings.realtime_routing_key,
+    )
+
+
 def declare_source(link: Link, source: SourceSettings) -> None:
     """Another system's exchange (unless it owns the declaration) and MozDef's queue on it."""
     exchange_type = source.exchange_type if source.declare_exchange else None

@@ -28,6 +28,7 @@ import orjson
 import pika
 import pika.exceptions
 
+from mozdef.alerts.queue import forward_realtime
 from mozdef.core.app import MozDef
 from mozdef.core.backoff import backoff_delay
 from mozdef.core.config import Config
@@ -309,7 +310,13 @@ def run_worker(config: Config) -> None:
     (and its heartbeats)."""
     opened = StoreThread(lambda: open_store(config.settings.store))
     with MozDef(config) as mozdef, closing(opened) as store:
-        worker = Worker(Ingestor(mozdef, store), config.settings.rabbitmq)
+        realtime = forward_realtime(config, mozdef.plugins)
+        on_stored = realtime[0].stored if realtime else None
+        worker = Worker(Ingestor(mozdef, store, on_stored), config.settings.rabbitmq)
         for signum in (signal.SIGTERM, signal.SIGINT):
             gevent.signal_handler(signum, worker.stop)
-        worker.run()
+        try:
+            worker.run()
+        finally:
+            if realtime:
+                realtime[1].close()
