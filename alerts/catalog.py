@@ -53,24 +53,25 @@ class Catalog:
             if name not in found:
                 close = difflib.get_close_matches(name, found, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(f"alerts.rules.{name}: no such rule{hint}")
+                problems.append(f"{config.source}: alerts.rules.{name}: no such rule{hint}")
         self.entries: dict[str, Entry] = {}
         for name, (cls, defaults, origin, description) in sorted(found.items()):
             try:
                 settings = config.rule_settings(name, cls.Settings, defaults)
             except ConfigError as exc:
-                problems.extend(exc.problems)
+                problems.extend(f"{exc.source}: {problem}" for problem in exc.problems)
                 continue
             if settings.realtime and not realtime_capable(cls):
                 problems.append(
-                    f"alerts.rules.{name}.realtime: {name} cannot run in real time (a deadman "
+                    f"{config.source}: alerts.rules.{name}.realtime: {name} cannot run in "
+                    "real time (a deadman "
                     "rule, or a search that depends on the alert clock)"
                 )
                 continue
             description = description or cls.description()
             self.entries[name] = Entry(cls(settings, name), origin, description)
-        if problems:
-            raise ConfigError(config.source, problems)
+        if problems:  # from mozdef.toml and rule files: each names its own file
+            raise ConfigError("", problems)
 
     def discover(self, plugins: Plugins, problems: list[str]) -> Iterator[tuple]:
         """(name, class, defaults, origin, description) of every rule offered."""

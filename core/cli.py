@@ -8,6 +8,7 @@ from typing import BinaryIO
 import click
 import orjson
 
+from mozdef.alerts.catalog import Catalog
 from mozdef.alerts.cli import alerts
 from mozdef.alerts.queue import run_alerts, run_bots
 from mozdef.core.app import MozDef
@@ -206,15 +207,18 @@ def config() -> None:
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def config_check(context: Context, path: Path | None) -> None:
-    """Validate PATH (default: the configuration in use), plugin tables included.
+    """Validate PATH (default: the configuration in use), plugin tables and alert rules
+    (rule files and `[alerts.rules.*]`) included.
 
     Reports every problem with the file and the dotted key; exits 2 if there are any.
     """
     with operator_errors():
         loaded = context.load(path)
         plugins = Plugins(loaded)
+        rules = Catalog(loaded, plugins)
     enabled = ", ".join(info.name for info in plugins.enabled) or "none"
     click.echo(f"{loaded.source}: OK; plugins enabled in order: {enabled}")
+    click.echo(f"alert rules enabled: {len(rules.enabled())} of {len(rules.entries)}")
 
 
 @config.command("reference")

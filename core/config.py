@@ -34,7 +34,9 @@ class ConfigError(Exception):
     def __init__(self, source: str, problems: Iterable[str]) -> None:
         self.source = source
         self.problems = list(problems)
-        super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
+        # No source: each problem names its own (problems gathered from several files).
+        prefix = f"{source}: " if source else ""
+        super().__init__("\n".join(prefix + problem for problem in self.problems))
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,26 @@ def test_config_check_names_a_table_for_a_plugin_that_is_not_installed(tmp_path:
     assert "did you mean 'sshd'?" in result.stderr
 
 
+def test_config_check_validates_the_alert_rules_too(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "noisy.toml").write_text('category = "x"\nsummary = "{count} by {who}"\n')
+    path = tmp_path / "mozdef.toml"
+    path.write_text(
+        f'[alerts]\nrules_folder = "{rules}"\n[alerts.rules.bruteforce_shh]\nenabled = false\n'
+    )
+    result = mozdef("config", "check", str(path))
+    assert result.returncode == 2
+    assert (
+        f"{rules / 'noisy.toml'}: summary: unknown placeholder {{who}}"
+        in result.stderr
+    )
+    assert (
+        "alerts.rules.bruteforce_shh: no such rule (did you mean 'bruteforce_ssh'?)"
+        in result.stderr
+    )
+
+
 def test_the_root_mozdef_toml_is_valid() -> None:
     root = Path(__file__).resolve().parent.parent
     result = mozdef("config", "check", str(root / "mozdef.toml"))
