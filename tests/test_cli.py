@@ -155,10 +155,7 @@ def test_config_check_validates_the_alert_rules_too(tmp_path: Path) -> None:
     )
     result = mozdef("config", "check", str(path))
     assert result.returncode == 2
-    assert (
-        f"{rules / 'noisy.toml'}: summary: unknown placeholder {{who}}"
-        in result.stderr
-    )
+    assert f"{rules / 'noisy.toml'}: summary: unknown placeholder {{who}}" in result.stderr
     assert (
         "alerts.rules.bruteforce_shh: no such rule (did you mean 'bruteforce_ssh'?)"
         in result.stderr

@@ -134,10 +134,10 @@ ON CONFLICT (doc_id, index_name) DO UPDATE SET
 """
 MARK_ALERTED = """
 UPDATE documents SET doc = CASE
-    WHEN json_type(doc, '$.alert_names') = 'array' THEN json_insert(doc, '$.alert_names[#]', :rule)
-    ELSE json_set(doc, '$.alert_names', json_array(:rule)) END
-WHERE doc_id = :id AND index_name = :index
-    AND NOT EXISTS (SELECT 1 FROM json_each(documents.doc, '$.alert_names') WHERE value = :rule)
+    WHEN json_type(doc, '$.alert_names') = 'array' THEN json_insert(doc, '$.alert_names[#]', ?1)
+    ELSE json_set(doc, '$.alert_names', json_array(?1)) END
+WHERE doc_id = ?2 AND index_name = ?3
+    AND NOT EXISTS (SELECT 1 FROM json_each(documents.doc, '$.alert_names') WHERE value = ?1)
 """
 LAST_ID = "SELECT coalesce(max(id), 0) FROM documents"
 INDEX_NEW = (
@@ -283,9 +283,8 @@ class SqliteStore:
 
     def mark_alerted(self, references: Sequence[tuple[str, str]], rule: str) -> None:
         """Mark the events in one transaction (see `Store.mark_alerted`)."""
-        rows = [{"rule": rule, "index": index, "id": doc_id} for index, doc_id in references]
         with self.transaction() as connection:
-            connection.executemany(MARK_ALERTED, rows)
+            connection.executemany(MARK_ALERTED, [(rule, i, x) for x, i in references])
 
     def prune(self, now: datetime | None = None, max_chunks: int | None = None) -> int:
         """Delete what is older than `retention_days` (nothing if that is 0), at most
