@@ -49,6 +49,10 @@ setup(
         # The webhook notifier posts from greenlets: an HTTP client on gevent's own sockets
         # needs no monkey-patching, and a post stuck at shutdown can be cancelled.
         "geventhttpclient>=2.6",
+        # The IRC bot: jaraco's maintained IRC protocol library, fed gevent sockets, and
+        # its line decoder (which survives servers that send invalid UTF-8).
+        "irc>=20.0",
+        "jaraco.stream>=3.0",
     ],
     extras_require={
         # The cluster clients load only when that store is chosen. The 8.x Elasticsearch
@@ -74,12 +78,14 @@ setup(
             "alert_ip_enrichment = mozdef.alerts.plugins.ip_enrichment:IPEnrichment",
             "alert_related_events = mozdef.alerts.plugins.related_events",
             "auditd = mozdef.plugins.auditd",
+            "bot_commands = mozdef.bots.commands:BotCommands",
             "builtin_alerts = mozdef.alerts.builtin",
             "cloudtrail = mozdef.plugins.cloudtrail:CloudTrail",
             "drop_rules = mozdef.plugins.drop_rules:DropRules",
             "filterlog = mozdef.plugins.filterlog:plugin",
             "geoip = mozdef.plugins.geoip:GeoIP",
             "ipfixup = mozdef.plugins.ipfixup:IPFixup",
+            "irc = mozdef.bots.irc:IRCBot",
             "kernel_promisc = mozdef.plugins.kernel_promisc:plugin",
             "keyfixup = mozdef.plugins.keyfixup:KeyFixup",
             "network_tags = mozdef.plugins.network_tags:NetworkTags",
