@@ -1,18 +1,19 @@
 """`python -m bench [WHICH...]`: run benchmarks and print their figures.
 
-WHICH is any of pipeline, store, alerts, http, queue (default: all). The pipeline and store
+WHICH is any of pipeline, store, alerts, bots, http, queue (default: all). The pipeline and store
 benchmarks run pinned to one core; http and queue start several processes and use
 every core. `make bench` runs them all; wrk (Debian's package) is needed for http.
 """
 
 import sys
 
-from bench import alerts, http, machine, pipeline, queue, store
+from bench import alerts, bots, http, machine, pipeline, queue, store
 
 BENCHMARKS = {
     "pipeline": lambda: pipeline.run(100_000),
     "store": lambda: store.run(),
     "alerts": lambda: alerts.run(),
+    "bots": lambda: bots.run(),
     "http": lambda: http.run(),
     "queue": lambda: queue.run(),
 }
